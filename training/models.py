@@ -1,0 +1,172 @@
+"""Training data from agents' corrections, exports, training runs, comparisons, promotions."""
+
+from django.conf import settings
+from django.db import models
+
+
+class CorrectionReason(models.TextChoices):
+    WRONG = "wrong", "Wrong"
+    INCOMPLETE = "incomplete", "Incomplete"
+    UNSAFE = "unsafe", "Unsafe"
+    TONE = "tone", "Tone"
+    OTHER = "other", "Other"
+    NO_DRAFT = "no_draft", "No draft (agent's own answer)"
+
+
+class ExampleSource(models.TextChoices):
+    LOW_CONFIDENCE = "low_confidence", "Low-confidence draft"
+    THUMBS_DOWN = "thumbs_down", "Thumbs-down answer"
+    ANSWER = "answer", "Any answer"
+    NO_DRAFT = "no_draft", "Agent reply without draft"
+
+
+class ReviewState(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class TrainingExample(models.Model):
+    """A question with its context, the model's draft and the agent's final answer."""
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="training_examples"
+    )
+    question_message = models.ForeignKey(
+        "tickets.Message", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    draft_message = models.ForeignKey(
+        "tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answer_message = models.ForeignKey(
+        "tickets.Message", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Earlier turns as [{"role": ..., "content": ...}], oldest first.
+    context = models.JSONField(default=list, blank=True)
+    question = models.TextField()
+    draft = models.TextField(blank=True)
+    correction = models.TextField()
+    model_version = models.ForeignKey(
+        "assistant.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    confidence = models.FloatField(null=True, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=12, choices=CorrectionReason.choices)
+    source = models.CharField(max_length=16, choices=ExampleSource.choices)
+    review_state = models.CharField(
+        max_length=10, choices=ReviewState.choices, default=ReviewState.PENDING, db_index=True
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"example {self.pk} from #{self.ticket_id}"
+
+
+class DataExport(models.Model):
+    """Every export is recorded: who, when, filters, rows, file hash, what was redacted."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    filters = models.JSONField(default=dict)
+    format = models.CharField(max_length=8, default="jsonl")
+    path = models.CharField(max_length=500)
+    row_count = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    redaction_report = models.JSONField(default=dict)
+    # Ticket ids the file holds, so an erasure can say which exports held a ticket.
+    ticket_ids = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.row_count} rows)"
+
+
+class Erasure(models.Model):
+    """A ticket erased at a user's request, and the earlier exports that held it."""
+
+    ticket_id = models.BigIntegerField(db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    exports = models.ManyToManyField(DataExport, blank=True, related_name="erasures")
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class TrainingRun(models.Model):
+    """One status row per training run, whether started from the admin or the shell."""
+
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    config = models.JSONField(default=dict)
+    base_version = models.ForeignKey(
+        "assistant.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    produced_version = models.ForeignKey(
+        "assistant.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    progress = models.FloatField(default=0.0, help_text="0 to 1")
+    metrics = models.JSONField(default=dict, blank=True)
+    output_dir = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"training run {self.pk} ({self.status})"
+
+
+class ShadowComparison(models.Model):
+    candidate = models.ForeignKey(
+        "assistant.ModelVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    active = models.ForeignKey("assistant.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    report = models.JSONField(default=dict)
+    candidate_not_worse = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Promotion(models.Model):
+    version = models.ForeignKey("assistant.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    previous = models.ForeignKey(
+        "assistant.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comparison = models.ForeignKey(
+        ShadowComparison, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    override_reason = models.TextField(blank=True)
+    is_rollback = models.BooleanField(default=False)
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
