@@ -39,10 +39,13 @@ def default_generation() -> dict:
 class ModelVersion(models.Model):
     name = models.CharField(max_length=100, unique=True)
     base_model_path = models.CharField(
-        max_length=500, help_text="Folder of a HuggingFace causal LM (config.json, weights, tokenizer)."
+        max_length=500,
+        help_text="Folder of a HuggingFace causal LM (config.json, weights, tokenizer).",
     )
     adapter_path = models.CharField(
-        max_length=500, blank=True, help_text="Folder of a PEFT LoRA adapter; blank for the bare base."
+        max_length=500,
+        blank=True,
+        help_text="Folder of a PEFT LoRA adapter; blank for the bare base.",
     )
     quantization = models.CharField(
         max_length=8, choices=Quantization.choices, default=Quantization.NONE
@@ -70,7 +73,11 @@ class ModelVersion(models.Model):
         max_length=10, choices=VersionStage.choices, default=VersionStage.CANDIDATE
     )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
         help_text="The version this one was trained from or replaced.",
     )
     evaluation = models.JSONField(default=dict, blank=True)

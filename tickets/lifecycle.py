@@ -19,13 +19,17 @@ from .models import (
     Ticket,
     TicketEvent,
 )
+from .signals import agent_replied
 
 log = logging.getLogger(__name__)
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Status.OPEN: {Status.AWAITING_ASSISTANT, Status.ESCALATED, Status.RESOLVED, Status.CLOSED},
     Status.AWAITING_ASSISTANT: {
-        Status.ANSWERED, Status.ESCALATED, Status.RESOLVED, Status.CLOSED,
+        Status.ANSWERED,
+        Status.ESCALATED,
+        Status.RESOLVED,
+        Status.CLOSED,
     },
     Status.ANSWERED: {Status.AWAITING_ASSISTANT, Status.ESCALATED, Status.RESOLVED, Status.CLOSED},
     Status.ESCALATED: {Status.ASSIGNED, Status.RESOLVED, Status.CLOSED},
@@ -33,7 +37,10 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Status.ASSIGNED: {Status.ASSIGNED, Status.ESCALATED, Status.RESOLVED, Status.CLOSED},
     Status.RESOLVED: {Status.REOPENED, Status.CLOSED},
     Status.REOPENED: {
-        Status.AWAITING_ASSISTANT, Status.ESCALATED, Status.ASSIGNED, Status.RESOLVED,
+        Status.AWAITING_ASSISTANT,
+        Status.ESCALATED,
+        Status.ASSIGNED,
+        Status.RESOLVED,
         Status.CLOSED,
     },
     Status.CLOSED: set(),
@@ -70,9 +77,7 @@ class IllegalTransition(Exception):
     """A status change the lifecycle does not allow."""
 
     def __init__(self, ticket: Ticket, to_status: str) -> None:
-        super().__init__(
-            f"Ticket #{ticket.pk} cannot go from {ticket.status!r} to {to_status!r}"
-        )
+        super().__init__(f"Ticket #{ticket.pk} cannot go from {ticket.status!r} to {to_status!r}")
         self.ticket = ticket
         self.to_status = to_status
 
@@ -114,7 +119,9 @@ def _transition(
     return ticket
 
 
-def _record(ticket: Ticket, kind: str, actor: AbstractBaseUser | None = None, note: str = "") -> None:
+def _record(
+    ticket: Ticket, kind: str, actor: AbstractBaseUser | None = None, note: str = ""
+) -> None:
     TicketEvent.objects.create(ticket=ticket, actor=actor, kind=kind, note=note)
 
 
@@ -190,9 +197,7 @@ def _route_user_message(ticket: Ticket, question: Message) -> None:
         pass
     else:
         _transition(ticket, Status.AWAITING_ASSISTANT)
-    request = AnswerRequest.objects.create(
-        ticket=ticket, question=question, model_version=version
-    )
+    request = AnswerRequest.objects.create(ticket=ticket, question=question, model_version=version)
     from .tasks import enqueue_answer
 
     transaction.on_commit(lambda: enqueue_answer(request.pk))
@@ -255,7 +260,9 @@ def escalate(
         return assign_least_loaded(ticket)
 
 
-def assign(ticket: Ticket, agent: AbstractBaseUser, *, actor: AbstractBaseUser | None = None) -> Ticket:
+def assign(
+    ticket: Ticket, agent: AbstractBaseUser, *, actor: AbstractBaseUser | None = None
+) -> Ticket:
     """Give a ticket to an agent (auto-assignment, "take" or "reassign")."""
     with transaction.atomic():
         ticket = _lock(ticket)
@@ -264,9 +271,14 @@ def assign(ticket: Ticket, agent: AbstractBaseUser, *, actor: AbstractBaseUser |
         if ticket.status in (Status.OPEN, Status.AWAITING_ASSISTANT, Status.ANSWERED):
             # An agent taking a ticket the assistant holds escalates it on the way.
             _transition(
-                ticket, Status.ESCALATED, actor=actor, kind="escalated",
-                note="taken by an agent", escalation_reason=EscalationReason.USER_REQUEST
-                if actor is None else ticket.escalation_reason or "",
+                ticket,
+                Status.ESCALATED,
+                actor=actor,
+                kind="escalated",
+                note="taken by an agent",
+                escalation_reason=EscalationReason.USER_REQUEST
+                if actor is None
+                else ticket.escalation_reason or "",
                 escalated_at=timezone.now(),
             )
         kind = "reassigned" if ticket.status == Status.ASSIGNED else "assigned"
@@ -285,23 +297,41 @@ def unassign(ticket: Ticket, *, actor: AbstractBaseUser | None = None) -> Ticket
     with transaction.atomic():
         ticket = _lock(ticket)
         return _transition(
-            ticket, Status.ESCALATED, actor=actor, kind="unassigned", assigned_to=None,
+            ticket,
+            Status.ESCALATED,
+            actor=actor,
+            kind="unassigned",
+            assigned_to=None,
             assigned_at=None,
         )
 
 
-def agent_reply(ticket: Ticket, agent: AbstractBaseUser, body: str) -> Message:
-    """An agent's answer: the user sees it in the chat; an unassigned ticket becomes theirs."""
+def agent_reply(
+    ticket: Ticket,
+    agent: AbstractBaseUser,
+    body: str,
+    *,
+    draft: Message | None = None,
+    reason: str = "",
+) -> Message:
+    """An agent's answer: the user sees it in the chat; an unassigned ticket becomes theirs.
+
+    `draft` is the assistant message the agent started from, if any; with `reason` it tells
+    the training side why the draft needed correcting.
+    """
     with transaction.atomic():
         ticket = _lock(ticket)
         if ticket.status == Status.CLOSED:
             raise TicketClosed(f"Ticket #{ticket.pk} is closed.")
         message = Message.objects.create(ticket=ticket, author=agent, role=Role.AGENT, body=body)
         _record(ticket, "agent_reply", agent)
-        if ticket.assigned_to_id is None and ticket.status not in (Status.RESOLVED,):
+        if ticket.assigned_to_id is None and ticket.status != Status.RESOLVED:
             assign(ticket, agent, actor=agent)
         else:
             ticket.save(update_fields=["updated_at"])
+        agent_replied.send(
+            sender=Message, ticket=ticket, message=message, draft=draft, reason=reason
+        )
     return message
 
 

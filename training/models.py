@@ -119,11 +119,17 @@ class TrainingRun(models.Model):
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
     config = models.JSONField(default=dict)
     base_version = models.ForeignKey(
-        "assistant.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
+        "assistant.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     produced_version = models.ForeignKey(
-        "assistant.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
+        "assistant.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     progress = models.FloatField(default=0.0, help_text="0 to 1")
@@ -131,7 +137,10 @@ class TrainingRun(models.Model):
     output_dir = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -150,14 +159,19 @@ class ShadowComparison(models.Model):
     report = models.JSONField(default=dict)
     candidate_not_worse = models.BooleanField(default=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
 
 class Promotion(models.Model):
-    version = models.ForeignKey("assistant.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(
+        "assistant.ModelVersion", on_delete=models.CASCADE, related_name="+"
+    )
     previous = models.ForeignKey(
         "assistant.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,0 +1,11 @@
+"""Signals the helpdesk sends, so the training side can listen without tickets importing it."""
+
+from django.dispatch import Signal
+
+# Sent after an agent's reply is saved, inside its transaction.
+# kwargs: ticket, message (the agent's Message), draft (the assistant Message the agent
+# started from, or None), reason (a training.CorrectionReason value or "").
+agent_replied = Signal()
+
+# Sent after the requester rates a message. kwargs: message, user, helpful.
+message_rated = Signal()

@@ -1,0 +1,1 @@
+"""Admin for corrections, the review queue, exports and promotions."""
