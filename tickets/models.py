@@ -40,6 +40,17 @@ class EscalationReason(models.TextChoices):
     STALE = "stale", "Answer never arrived"
 
 
+class CorrectionReason(models.TextChoices):
+    """Why an agent changed the model's draft; the training side keeps it with the example."""
+
+    WRONG = "wrong", "Wrong"
+    INCOMPLETE = "incomplete", "Incomplete"
+    UNSAFE = "unsafe", "Unsafe"
+    TONE = "tone", "Tone"
+    OTHER = "other", "Other"
+    NO_DRAFT = "no_draft", "No draft (agent's own answer)"
+
+
 class Role(models.TextChoices):
     USER = "user", "User"
     ASSISTANT = "assistant", "Assistant"

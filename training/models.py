@@ -3,14 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-
-class CorrectionReason(models.TextChoices):
-    WRONG = "wrong", "Wrong"
-    INCOMPLETE = "incomplete", "Incomplete"
-    UNSAFE = "unsafe", "Unsafe"
-    TONE = "tone", "Tone"
-    OTHER = "other", "Other"
-    NO_DRAFT = "no_draft", "No draft (agent's own answer)"
+from tickets.models import CorrectionReason  # noqa: F401  (the admin reply form needs it)
 
 
 class ExampleSource(models.TextChoices):
