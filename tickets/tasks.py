@@ -2,8 +2,42 @@
 
 import logging
 
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+from kombu.exceptions import KombuError, OperationalError
+from redis.exceptions import RedisError
+
+from . import answering
+from .models import AnswerRequest
+
 log = logging.getLogger(__name__)
 
 
-def enqueue_answer(request_id: int) -> None:
-    """Placeholder until the inference task lands."""
+def enqueue_answer(request_id: int) -> bool:
+    """Send the answer job to the inference queue; if Redis is down, the sweep retries later.
+
+    Called after the transaction commits, so the worker always finds the saved rows.
+    """
+    try:
+        answer_pending.apply_async(args=[request_id], retry=False)
+    except (OperationalError, KombuError, RedisError, OSError) as exc:
+        log.warning("Could not enqueue answer %s (%s); the sweep will retry", request_id, exc)
+        return False
+    AnswerRequest.objects.filter(pk=request_id).update(enqueued_at=timezone.now())
+    return True
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.ANSWER_SOFT_TIME_LIMIT_S,
+    time_limit=settings.ANSWER_HARD_TIME_LIMIT_S,
+)
+def answer_pending(request_id: int) -> int:
+    return answering.answer_request(request_id)
+
+
+@shared_task
+def sweep_stale_answers() -> dict[str, int]:
+    return answering.sweep_stale()
