@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = "Training"
+
+    def ready(self) -> None:
+        # The helpdesk announces replies and ratings; it never imports the training side.
+        from tickets.signals import agent_replied, message_rated
+
+        from .corrections import on_agent_replied, on_message_rated
+
+        agent_replied.connect(on_agent_replied, dispatch_uid="training.record_correction")
+        message_rated.connect(on_message_rated, dispatch_uid="training.mark_thumbs_down")
