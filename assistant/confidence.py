@@ -1,0 +1,129 @@
+"""Confidence scores of an answer, computed from the model's raw logits.
+
+Raw logits (`generate(..., output_logits=True)`) and not the processed scores: logit
+processors such as the repetition penalty change the probabilities, so a score taken after
+them would not say how sure the model itself was. Every score is "higher is more confident",
+so one gate rule (score >= threshold) serves all of them.
+"""
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+# Keys are the values of assistant.models.ConfidenceScore (plus the raw entropy, for reports).
+MEAN_TOP = "mean_top_prob"
+MEAN_CHOSEN = "mean_chosen_prob"
+MIN_CHOSEN = "min_chosen_prob"
+GEOMEAN_CHOSEN = "geomean_chosen_prob"
+MEAN_ENTROPY = "mean_entropy"
+NEG_MEAN_ENTROPY = "neg_mean_entropy"
+
+
+@dataclass(frozen=True)
+class TokenStats:
+    """Per generated token: probability of the chosen token, of the top token, and the
+    entropy of the next-token distribution (nats)."""
+
+    chosen_probs: list[float]
+    top_probs: list[float]
+    entropies: list[float]
+
+
+@dataclass(frozen=True)
+class AnswerConfidence:
+    token_probs: list[float]
+    scores: dict[str, float]
+
+
+def step_stats(
+    logits: "torch.Tensor", chosen_ids: "torch.Tensor"
+) -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
+    """Chosen-token probability, top probability and entropy for logits of shape [..., vocab].
+
+    Float64, so that scores near 1.0 and long answers keep their precision.
+    """
+    import torch
+
+    log_probs = torch.log_softmax(logits.to(torch.float64), dim=-1)
+    chosen = log_probs.gather(-1, chosen_ids.long().unsqueeze(-1)).squeeze(-1).exp()
+    top = log_probs.max(dim=-1).values.exp()
+    # entr(p) = -p ln p with entr(0) = 0, so masked (-inf) logits do not make NaNs.
+    entropy = torch.special.entr(log_probs.exp()).sum(dim=-1)
+    return chosen, top, entropy
+
+
+def scores_from_stats(stats: TokenStats) -> dict[str, float]:
+    """Every answer-level score from the per-token figures."""
+    if not stats.chosen_probs:
+        # Nothing generated: no evidence of confidence at all.
+        return dict.fromkeys(
+            (MEAN_TOP, MEAN_CHOSEN, MIN_CHOSEN, GEOMEAN_CHOSEN, MEAN_ENTROPY, NEG_MEAN_ENTROPY), 0.0
+        )
+    count = len(stats.chosen_probs)
+    mean_entropy = sum(stats.entropies) / count
+    # A probability of exactly 0 (masked token forced by a processor) makes the geomean 0.
+    log_sum = sum(math.log(p) if p > 0 else -math.inf for p in stats.chosen_probs)
+    return {
+        MEAN_TOP: sum(stats.top_probs) / count,
+        MEAN_CHOSEN: sum(stats.chosen_probs) / count,
+        MIN_CHOSEN: min(stats.chosen_probs),
+        GEOMEAN_CHOSEN: math.exp(log_sum / count),
+        MEAN_ENTROPY: mean_entropy,
+        NEG_MEAN_ENTROPY: -mean_entropy,
+    }
+
+
+def answer_confidence(logits: "torch.Tensor", chosen_ids: "torch.Tensor") -> AnswerConfidence:
+    """Scores of one answer: `logits` [steps, vocab], `chosen_ids` [steps], already cut to
+    the answer's own tokens (see `answer_length`)."""
+    chosen, top, entropy = step_stats(logits, chosen_ids)
+    stats = TokenStats(chosen.tolist(), top.tolist(), entropy.tolist())
+    return AnswerConfidence(token_probs=stats.chosen_probs, scores=scores_from_stats(stats))
+
+
+def answer_length(chosen_ids: Sequence[int], eos_ids: Collection[int]) -> int:
+    """Generated tokens up to and including the first end-of-sequence token.
+
+    In a batch, a finished row keeps receiving padding until the longest row ends; those
+    steps are not part of its answer.
+    """
+    for index, token in enumerate(chosen_ids):
+        if token in eos_ids:
+            return index + 1
+    return len(chosen_ids)
+
+
+def batch_confidence(
+    step_logits: Sequence["torch.Tensor"],
+    generated_ids: "torch.Tensor",
+    eos_ids: Collection[int],
+) -> list[AnswerConfidence]:
+    """Scores for each row of a batch.
+
+    `step_logits` is generate()'s `logits`: one [batch, vocab] tensor per step;
+    `generated_ids` [batch, steps] are the tokens it chose. Works step by step so a batch
+    never holds all its logits in float64 at once.
+    """
+    import torch
+
+    columns = [
+        step_stats(logits, generated_ids[:, step]) for step, logits in enumerate(step_logits)
+    ]
+    if not columns:
+        empty = TokenStats([], [], [])
+        return [AnswerConfidence([], scores_from_stats(empty)) for _ in range(len(generated_ids))]
+    chosen = torch.stack([c[0] for c in columns], dim=1).tolist()
+    top = torch.stack([c[1] for c in columns], dim=1).tolist()
+    entropy = torch.stack([c[2] for c in columns], dim=1).tolist()
+    results = []
+    for row, ids in enumerate(generated_ids.tolist()):
+        length = answer_length(ids, eos_ids)
+        stats = TokenStats(chosen[row][:length], top[row][:length], entropy[row][:length])
+        results.append(
+            AnswerConfidence(token_probs=stats.chosen_probs, scores=scores_from_stats(stats))
+        )
+    return results

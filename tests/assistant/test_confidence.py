@@ -1,0 +1,98 @@
+"""Confidence scores from raw logits, checked against arithmetic done by hand."""
+
+import math
+
+import pytest
+import torch
+
+from assistant import confidence
+from assistant.models import ConfidenceScore
+
+EOS = 2
+# Step 1: probabilities [1/4, 1/2, 1/4]; step 2: [3/4, 1/4, 0] (token 2 masked with -inf).
+STEP_1 = [0.0, math.log(2), 0.0]
+STEP_2 = [math.log(3), 0.0, -math.inf]
+ENTROPY_1 = 1.5 * math.log(2)
+ENTROPY_2 = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+
+
+def _answer(chosen: list[int]) -> confidence.AnswerConfidence:
+    logits = torch.tensor([STEP_1, STEP_2], dtype=torch.float32)
+    return confidence.answer_confidence(logits, torch.tensor(chosen))
+
+
+def test_it_gives_the_probability_of_each_chosen_token() -> None:
+    # Token 1 at step 2 is not the top token (a repetition penalty may pick it); its raw
+    # probability is still what counts.
+    result = _answer([1, 1])
+
+    assert result.token_probs == pytest.approx([0.5, 0.25], rel=1e-6)
+
+
+def test_it_computes_every_score_by_hand() -> None:
+    scores = _answer([1, 1]).scores
+
+    assert scores[confidence.MEAN_TOP] == pytest.approx((0.5 + 0.75) / 2, rel=1e-6)
+    assert scores[confidence.MEAN_CHOSEN] == pytest.approx((0.5 + 0.25) / 2, rel=1e-6)
+    assert scores[confidence.MIN_CHOSEN] == pytest.approx(0.25, rel=1e-6)
+    assert scores[confidence.GEOMEAN_CHOSEN] == pytest.approx(math.sqrt(0.5 * 0.25), rel=1e-6)
+    mean_entropy = (ENTROPY_1 + ENTROPY_2) / 2
+    assert scores[confidence.MEAN_ENTROPY] == pytest.approx(mean_entropy, rel=1e-6)
+    assert scores[confidence.NEG_MEAN_ENTROPY] == pytest.approx(-mean_entropy, rel=1e-6)
+
+
+def test_it_uses_softmax_so_shifting_all_logits_changes_nothing() -> None:
+    logits = torch.tensor([STEP_1, STEP_2]) + 7.0
+    shifted = confidence.answer_confidence(logits, torch.tensor([1, 0]))
+
+    assert shifted.scores == pytest.approx(_answer([1, 0]).scores, rel=1e-6)
+
+
+def test_it_ranks_a_peaked_distribution_above_a_flat_one_on_every_score() -> None:
+    peaked = confidence.answer_confidence(torch.tensor([[10.0, 0.0, 0.0]]), torch.tensor([0]))
+    flat = confidence.answer_confidence(torch.tensor([[1.0, 0.9, 0.8]]), torch.tensor([0]))
+
+    for name in ConfidenceScore.values:
+        assert peaked.scores[name] > flat.scores[name], name
+
+
+def test_it_has_a_score_for_every_gate_choice() -> None:
+    assert set(ConfidenceScore.values) <= set(_answer([0, 0]).scores)
+
+
+def test_it_counts_tokens_up_to_and_including_the_first_eos() -> None:
+    assert confidence.answer_length([5, 7, EOS, EOS, EOS], {EOS}) == 3
+    assert confidence.answer_length([5, 7, 9], {EOS}) == 3
+    assert confidence.answer_length([5, 3, 9], {EOS, 3}) == 2
+
+
+def test_it_leaves_out_the_padding_after_eos_in_a_batch() -> None:
+    # Row 0 stops at step 2; its step 3 is padding, whose flat logits must not lower its
+    # scores. Row 1 runs all three steps.
+    step_logits = [
+        torch.tensor([STEP_1, STEP_2]),
+        torch.tensor([STEP_1, STEP_1]),
+        torch.tensor([[0.0, 0.0, 0.0], STEP_2]),
+    ]
+    generated = torch.tensor([[1, EOS, EOS], [0, 1, 0]])
+
+    row_0, row_1 = confidence.batch_confidence(step_logits, generated, {EOS})
+
+    assert row_0.token_probs == pytest.approx([0.5, 0.25], rel=1e-6)
+    assert row_0.scores[confidence.MEAN_TOP] == pytest.approx(0.5, rel=1e-6)
+    assert row_1.token_probs == pytest.approx([0.75, 0.5, 0.75], rel=1e-6)
+
+
+def test_it_scores_a_batch_row_like_the_same_answer_alone() -> None:
+    generator = torch.Generator().manual_seed(0)
+    step_logits = [torch.randn(3, 11, generator=generator) for _ in range(4)]
+    generated = torch.tensor([[1, 4, 2, 2], [3, 3, 3, 3], [0, 2, 2, 2]])
+
+    batched = confidence.batch_confidence(step_logits, generated, {2})
+
+    stacked = torch.stack(step_logits, dim=1)  # [batch, steps, vocab]
+    for row, result in enumerate(batched):
+        length = confidence.answer_length(generated[row].tolist(), {2})
+        alone = confidence.answer_confidence(stacked[row, :length], generated[row, :length])
+        assert result.token_probs == pytest.approx(alone.token_probs, rel=1e-12)
+        assert result.scores == pytest.approx(alone.scores, rel=1e-12)
