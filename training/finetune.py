@@ -1,0 +1,523 @@
+"""LoRA / QLoRA fine-tuning of a causal LM on chat JSONL, with the loss on the answer only.
+
+Reads top to bottom: config -> examples -> tokens with masked labels -> model with adapter ->
+training loop with gradient accumulation and early stopping -> adapter, config, metrics, plot.
+
+    python manage.py train_adapter --version smollm2 --train var/data/train.jsonl \
+        --validation var/data/validation.jsonl --out var/models/adapters/run1 --max-steps 40
+
+`train_adapter(config)` does the training and knows nothing of Django; `register_adapter`
+records the result as a new, inactive ModelVersion.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.models import ModelVersion
+
+log = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100  # labels with this value add nothing to the cross-entropy loss
+PLAIN_USER, PLAIN_ASSISTANT = "User: ", "\nAssistant:"  # the seed's format (no template)
+DEFAULT_SYSTEM_PROMPT = "You are a helpful IT helpdesk assistant. Answer briefly and concretely."
+
+
+@dataclass
+class TrainConfig:
+    base_model_path: str  # folder of any HF causal LM (config.json, weights, tokenizer)
+    train_path: str  # chat JSONL: {"messages": [..., {"role": "assistant", ...}]} per line
+    validation_path: str  # same format; early stopping watches its answer-only loss
+    out_dir: str  # adapter, config.json, metrics.json and loss_curve.png land here
+    rank: int = 8  # LoRA rank r: capacity of the low-rank update
+    alpha: int = 16  # LoRA alpha: the update is scaled by alpha / rank
+    dropout: float = 0.05  # dropout on the LoRA branch's input
+    target_modules: str = "all-linear"  # "all-linear" or comma-separated names (q_proj,v_proj)
+    lr: float = 2e-4  # peak AdamW learning rate, after linear warm-up
+    weight_decay: float = 0.0  # AdamW weight decay on the adapter weights
+    warmup_ratio: float = 0.05  # share of optimizer steps spent warming the learning rate up
+    epochs: float = 1.0  # passes over the training set (ignored when max_steps > 0)
+    max_steps: int = 0  # optimizer steps to run; 0 means as many as the epochs give
+    batch_size: int = 8  # examples per forward pass
+    grad_accum: int = 1  # forward passes per optimizer step (effective batch = product)
+    max_length: int = 192  # tokens per example, prompt included; longer answers are cut
+    eval_every: int = 20  # optimizer steps between validation passes
+    eval_limit: int = 200  # validation examples per pass (0 = all): keeps CPU passes short
+    early_stopping_patience: int = 3  # validation passes without improvement before stopping
+    load_in_4bit: bool = False  # QLoRA: NF4 base through bitsandbytes (needs a CUDA GPU)
+    bf16: bool | None = None  # None: bf16 on a GPU that supports it, float32 elsewhere
+    limit: int = 0  # use only the first N training examples (0 = all): for quick runs
+    seed: int = 69  # shuffling, adapter initialisation and dropout
+    prompt_format: str = "auto"  # "auto" (chat template if any), "chat_template" or "plain"
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT  # kept as in inference so prompts match
+    torch_threads: int = 1  # CPU threads; more than the cores makes torch slower
+    gradient_checkpointing: bool = False  # trade compute for memory on big bases
+
+
+@dataclass
+class TrainingResult:
+    adapter_dir: str
+    best_val_loss: float
+    steps: int
+    seconds: float
+    stopped_early: bool
+    train_curve: list[tuple[int, float]] = field(default_factory=list)  # (step, loss)
+    val_curve: list[tuple[int, float]] = field(default_factory=list)  # (step, loss)
+    examples: dict[str, int] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EncodedExample:
+    input_ids: list[int]
+    labels: list[int]  # IGNORE_INDEX on the prompt, token ids on the answer
+
+
+Progress = Callable[[float, dict[str, Any]], None]  # (fraction done, latest figures)
+
+
+# --- examples and tokens --------------------------------------------------------------
+
+
+def read_chat_jsonl(path: str | Path, limit: int = 0) -> list[list[dict[str, str]]]:
+    """The message lists of a chat JSONL file whose last message is the assistant's."""
+    conversations = []
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            messages = json.loads(line)["messages"]
+            if messages and messages[-1]["role"] == "assistant":
+                conversations.append(messages)
+            if limit and len(conversations) >= limit:
+                break
+    return conversations
+
+
+def uses_chat_template(tokenizer: Any, prompt_format: str) -> bool:
+    if prompt_format == "plain":
+        return False
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    if prompt_format == "chat_template" and not has_template:
+        raise ValueError("prompt_format is chat_template but the tokenizer has no template")
+    return has_template
+
+
+def render_prompt(
+    tokenizer: Any, messages: list[dict[str, str]], system_prompt: str, prompt_format: str
+) -> str:
+    """The text the model sees before it answers: the same at training and inference."""
+    if uses_chat_template(tokenizer, prompt_format):
+        turns = [{"role": "system", "content": system_prompt}] if system_prompt else []
+        return tokenizer.apply_chat_template(
+            turns + messages, tokenize=False, add_generation_prompt=True
+        )
+    # The plain format has no roles for earlier turns: fold them into one user turn.
+    text = "\n".join(m["content"] for m in messages)
+    return f"{PLAIN_USER}{text}{PLAIN_ASSISTANT}"
+
+
+def render_answer(
+    tokenizer: Any, messages: list[dict[str, str]], system_prompt: str, prompt_format: str
+) -> str:
+    """What follows the prompt in a finished conversation: the answer and its end marker."""
+    *question, answer = messages
+    prompt = render_prompt(tokenizer, question, system_prompt, prompt_format)
+    if uses_chat_template(tokenizer, prompt_format):
+        turns = [{"role": "system", "content": system_prompt}] if system_prompt else []
+        full = tokenizer.apply_chat_template(turns + messages, tokenize=False)
+        if full.startswith(prompt):
+            return full[len(prompt) :]
+    return f" {answer['content'].strip()}{tokenizer.eos_token or ''}"
+
+
+def encode_example(
+    tokenizer: Any,
+    messages: list[dict[str, str]],
+    max_length: int,
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    prompt_format: str = "auto",
+) -> EncodedExample | None:
+    """Token ids with the prompt masked out of the labels; None when the prompt alone
+    leaves no room for an answer (a loss on no tokens teaches nothing)."""
+    prompt = render_prompt(tokenizer, messages[:-1], system_prompt, prompt_format)
+    answer = render_answer(tokenizer, messages, system_prompt, prompt_format)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    room = max_length - len(prompt_ids)
+    if room < 1 or not answer_ids:
+        return None
+    answer_ids = answer_ids[:room]
+    return EncodedExample(
+        input_ids=prompt_ids + answer_ids,
+        labels=[IGNORE_INDEX] * len(prompt_ids) + answer_ids,
+    )
+
+
+def encode_all(
+    tokenizer: Any, conversations: list[list[dict[str, str]]], config: TrainConfig
+) -> list[EncodedExample]:
+    encoded = (
+        encode_example(tokenizer, c, config.max_length, config.system_prompt, config.prompt_format)
+        for c in conversations
+    )
+    return [e for e in encoded if e is not None]
+
+
+def collate(examples: list[EncodedExample], pad_token_id: int) -> dict[str, Any]:
+    """Right-pad a batch; padding is masked in both the attention and the labels.
+
+    The mask comes from the lengths, not from the pad id: many tokenizers pad with the
+    end-of-turn token, which is also the answer's last (trained) token.
+    """
+    import torch
+
+    width = max(len(e.input_ids) for e in examples)
+    input_ids, labels, attention = [], [], []
+    for e in examples:
+        pad = width - len(e.input_ids)
+        input_ids.append(e.input_ids + [pad_token_id] * pad)
+        labels.append(e.labels + [IGNORE_INDEX] * pad)
+        attention.append([1] * len(e.input_ids) + [0] * pad)
+    return {
+        "input_ids": torch.tensor(input_ids),
+        "labels": torch.tensor(labels),
+        "attention_mask": torch.tensor(attention),
+    }
+
+
+def batches(
+    examples: list[EncodedExample], batch_size: int, pad_token_id: int
+) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(examples), batch_size):
+        yield collate(examples[start : start + batch_size], pad_token_id)
+
+
+# --- model --------------------------------------------------------------------------
+
+
+def pick_device(config: TrainConfig) -> tuple[str, Any]:
+    import torch
+
+    if torch.cuda.is_available():
+        use_bf16 = torch.cuda.is_bf16_supported() if config.bf16 is None else config.bf16
+        return "cuda", torch.bfloat16 if use_bf16 else torch.float32
+    torch.set_num_threads(config.torch_threads)
+    return "cpu", torch.float32
+
+
+def load_tokenizer(path: str) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_base_model(path: str, device: str, dtype: Any, load_in_4bit: bool = False) -> Any:
+    from transformers import AutoModelForCausalLM
+
+    if load_in_4bit:
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        if device != "cuda":
+            raise ValueError("4-bit loading (QLoRA) needs a CUDA GPU")
+        quantization = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=dtype if dtype != torch.float32 else torch.float16,
+            bnb_4bit_use_double_quant=True,
+        )
+        return AutoModelForCausalLM.from_pretrained(
+            path, quantization_config=quantization, device_map={"": 0}
+        )
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    return model.to(device)
+
+
+def add_lora(model: Any, config: TrainConfig) -> Any:
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if config.load_in_4bit:
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=config.gradient_checkpointing
+        )
+    elif config.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
+    targets: str | list[str] = config.target_modules
+    if targets != "all-linear":
+        targets = [name.strip() for name in targets.split(",") if name.strip()]
+    lora = LoraConfig(
+        r=config.rank,
+        lora_alpha=config.alpha,
+        lora_dropout=config.dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
+
+
+def answer_loss(
+    model: Any, examples: list[EncodedExample], batch_size: int, pad_token_id: int
+) -> tuple[float, int]:
+    """Teacher-forced negative log-likelihood per answer token, and how many tokens.
+
+    Token-weighted over the whole set (not a mean of batch means), so the figure does not
+    depend on how examples fall into batches.
+    """
+    import torch
+
+    device = next(model.parameters()).device
+    total_nll, total_tokens = 0.0, 0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for batch in batches(examples, batch_size, pad_token_id):
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits = model(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).logits
+            nll, tokens = _summed_nll(logits, batch["labels"])
+            total_nll += nll.item()
+            total_tokens += tokens
+    model.train(was_training)
+    return (total_nll / total_tokens if total_tokens else float("nan")), total_tokens
+
+
+def _summed_nll(logits: Any, labels: Any) -> tuple[Any, int]:
+    import torch.nn.functional as F
+
+    # Position t predicts token t+1.
+    shifted_logits = logits[:, :-1, :].float()
+    shifted_labels = labels[:, 1:]
+    nll = F.cross_entropy(
+        shifted_logits.reshape(-1, shifted_logits.size(-1)),
+        shifted_labels.reshape(-1),
+        ignore_index=IGNORE_INDEX,
+        reduction="sum",
+    )
+    return nll, int((shifted_labels != IGNORE_INDEX).sum().item())
+
+
+# --- training -----------------------------------------------------------------------
+
+
+def train_adapter(config: TrainConfig, progress: Progress | None = None) -> TrainingResult:
+    """Train a LoRA adapter on the answers of `config.train_path`; save it with its
+    run config, metrics and loss curve under `config.out_dir`."""
+    import torch
+    from tqdm.auto import tqdm
+
+    started = time.monotonic()
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    device, dtype = pick_device(config)
+    out_dir = Path(config.out_dir)
+    adapter_dir = out_dir / "adapter"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    tokenizer = load_tokenizer(config.base_model_path)
+    pad_id = tokenizer.pad_token_id
+    train_set = encode_all(tokenizer, read_chat_jsonl(config.train_path, config.limit), config)
+    validation = read_chat_jsonl(config.validation_path, config.eval_limit)
+    validation_set = encode_all(tokenizer, validation, config)
+    if not train_set:
+        raise ValueError(f"No usable training examples in {config.train_path}")
+
+    model = load_base_model(config.base_model_path, device, dtype, config.load_in_4bit)
+    model = add_lora(model, config)
+    model.train()
+
+    micro_batches_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    total_steps = config.max_steps or max(
+        1, math.ceil(micro_batches_per_epoch * config.epochs / config.grad_accum)
+    )
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    warmup = int(total_steps * config.warmup_ratio)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _lr_factor(step, warmup, total_steps)
+    )
+
+    train_curve: list[tuple[int, float]] = []
+    val_curve: list[tuple[int, float]] = []
+    best_val, evals_since_best, stopped_early = float("inf"), 0, False
+    micro = _endless_micro_batches(train_set, config.batch_size, pad_id, config.seed)
+    bar = tqdm(total=total_steps, desc="train", unit="step")
+    for step in range(1, total_steps + 1):
+        step_loss = _optimizer_step(model, micro, config.grad_accum, optimizer, device)
+        scheduler.step()
+        train_curve.append((step, step_loss))
+        bar.update(1)
+        bar.set_postfix(loss=f"{step_loss:.3f}")
+        if step % config.eval_every == 0 or step == total_steps:
+            val_loss = _validate(model, validation_set, config.batch_size, pad_id)
+            val_curve.append((step, val_loss))
+            if val_loss < best_val:
+                best_val, evals_since_best = val_loss, 0
+                model.save_pretrained(adapter_dir)  # the best adapter is the one kept
+            else:
+                evals_since_best += 1
+            if evals_since_best >= config.early_stopping_patience:
+                stopped_early = True
+        if progress:
+            progress(step / total_steps, {"step": step, "loss": step_loss, "best_val": best_val})
+        if stopped_early:
+            break
+    bar.close()
+    if not adapter_dir.exists():  # no validation examples: keep the last weights
+        model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+
+    result = TrainingResult(
+        adapter_dir=str(adapter_dir),
+        best_val_loss=best_val,
+        steps=len(train_curve),
+        seconds=round(time.monotonic() - started, 1),
+        stopped_early=stopped_early,
+        train_curve=train_curve,
+        val_curve=val_curve,
+        examples={"train": len(train_set), "validation": len(validation_set)},
+        config=asdict(config),
+    )
+    save_run_files(result, out_dir)
+    return result
+
+
+def _lr_factor(step: int, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def _endless_micro_batches(
+    examples: list[EncodedExample], batch_size: int, pad_token_id: int, seed: int
+) -> Iterator[dict[str, Any]]:
+    """Reshuffled every epoch, so max_steps can run past one pass over the data."""
+    order = list(examples)
+    rng = random.Random(seed)
+    while True:
+        rng.shuffle(order)
+        yield from batches(order, batch_size, pad_token_id)
+
+
+def _optimizer_step(
+    model: Any, micro: Iterator[dict[str, Any]], grad_accum: int, optimizer: Any, device: str
+) -> float:
+    """One optimizer step over `grad_accum` micro-batches; returns the answer-token loss.
+
+    Each micro-batch loss is weighted by its answer tokens so the step's gradient is the
+    mean over all its tokens, not a mean of micro-batch means.
+    """
+    loaded = [{k: v.to(device) for k, v in next(micro).items()} for _ in range(grad_accum)]
+    tokens = sum(int((b["labels"][:, 1:] != IGNORE_INDEX).sum()) for b in loaded)
+    total = 0.0
+    for batch in loaded:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        nll, _ = _summed_nll(logits, batch["labels"])
+        (nll / max(tokens, 1)).backward()
+        total += nll.item()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return total / max(tokens, 1)
+
+
+def _validate(model: Any, examples: list[EncodedExample], batch_size: int, pad_id: int) -> float:
+    if not examples:
+        return float("nan")
+    loss, _ = answer_loss(model, examples, batch_size, pad_id)
+    return loss
+
+
+def save_run_files(result: TrainingResult, out_dir: Path) -> None:
+    """config.json, metrics.json and loss_curve.png beside the adapter."""
+    (out_dir / "config.json").write_text(json.dumps(result.config, indent=2))
+    metrics = {
+        "best_val_loss": result.best_val_loss,
+        "steps": result.steps,
+        "seconds": result.seconds,
+        "stopped_early": result.stopped_early,
+        "examples": result.examples,
+        "train_curve": result.train_curve,
+        "val_curve": result.val_curve,
+    }
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    plot_loss_curve(result, out_dir / "loss_curve.png")
+
+
+def plot_loss_curve(result: TrainingResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if result.train_curve:
+        ax.plot(*zip(*result.train_curve, strict=True), label="train", alpha=0.6)
+    if result.val_curve:
+        ax.plot(*zip(*result.val_curve, strict=True), "o-", label="validation")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss per answer token")
+    ax.set_title("LoRA fine-tuning")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# --- registry -----------------------------------------------------------------------
+
+
+def register_adapter(
+    result: TrainingResult, base: ModelVersion | None, name: str = ""
+) -> ModelVersion:
+    """A new candidate version for the adapter: disabled until someone compares and promotes it."""
+    from assistant.models import ModelVersion, Quantization, VersionStage
+
+    config = result.config
+    name = name or f"{Path(result.adapter_dir).parent.name}-{int(time.time())}"
+    settings_from_base = {}
+    if base is not None:
+        settings_from_base = {
+            "generation": base.generation,
+            "gate_score": base.gate_score,
+            "gate_threshold": base.gate_threshold,
+        }
+    return ModelVersion.objects.create(
+        name=name,
+        base_model_path=config["base_model_path"],
+        adapter_path=os.path.abspath(result.adapter_dir),
+        quantization=Quantization.INT4 if config["load_in_4bit"] else Quantization.NONE,
+        prompt_format=config["prompt_format"],
+        system_prompt=config["system_prompt"],
+        enabled=False,
+        is_default=False,
+        stage=VersionStage.CANDIDATE,
+        parent=base,
+        notes=f"LoRA r={config['rank']} trained {result.steps} steps; "
+        f"best validation loss {result.best_val_loss:.4f}",
+        **settings_from_base,
+    )
+
+
+def config_for_version(base: ModelVersion, **overrides: Any) -> TrainConfig:
+    """A training config whose base model, prompt format and system prompt match a version."""
+    return TrainConfig(
+        base_model_path=base.base_model_path,
+        prompt_format=base.prompt_format,
+        system_prompt=base.system_prompt,
+        **overrides,
+    )
