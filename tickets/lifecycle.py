@@ -354,3 +354,20 @@ def close(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
         ticket.answer_requests.filter(status="pending").update(status="failed", error="closed")
         fields = {} if ticket.resolved_at else {"resolved_at": timezone.now()}
         return _transition(ticket, Status.CLOSED, actor=actor, kind="closed", **fields)
+
+
+def choose_model(
+    ticket: Ticket, version: ModelVersion | None, user: AbstractBaseUser | None = None
+) -> Ticket:
+    """The chat's model switcher: later answers on this ticket come from `version`.
+
+    `None` goes back to the default version. The status does not change.
+    """
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.model_version_id == (version.pk if version else None):
+            return ticket
+        ticket.model_version = version
+        ticket.save(update_fields=["model_version", "updated_at"])
+        _record(ticket, "model_chosen", user, note=version.name if version else "default model")
+    return ticket

@@ -1,11 +1,243 @@
-"""Portal views for end users."""
+"""Portal views for end users: their tickets, the chat, and the buttons around it."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.core.paginator import Page, Paginator
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import push_url, reswap, retarget
+
+from . import lifecycle
+from .forms import MessageForm, ModelSwitchForm, NewTicketForm, RatingForm
+from .models import AnswerStatus, Message, MessageRating, Role, Status, Ticket
+from .signals import message_rated
+
+TICKETS_PER_PAGE = 20
+# Fast while the assistant writes (an answer takes seconds); slower while people hold the
+# ticket, so an agent's reply still shows up in an open chat.
+POLL_WHILE_ASSISTANT = "every 2s"
+POLL_WHILE_HUMANS = "every 5s"
+CLOSED_MESSAGE = "This ticket is closed, so it takes no new messages. Please open a new ticket."
+
+
+def _own_ticket(request: HttpRequest, pk: int) -> Ticket:
+    """The requester's ticket or 404: another user's ticket looks exactly like a missing one."""
+    tickets = Ticket.objects.select_related("model_version", "assigned_to")
+    return get_object_or_404(tickets, pk=pk, requester=request.user)
+
+
+# --- the list of my tickets -------------------------------------------------
+
+
+def _my_tickets(request: HttpRequest) -> QuerySet[Ticket]:
+    last_visible = (
+        Message.objects.visible_to_requester()
+        .filter(ticket=OuterRef("pk"))
+        .order_by("-created_at", "-pk")
+        .values("body")[:1]
+    )
+    return (
+        Ticket.objects.filter(requester=request.user)
+        .annotate(last_body=Subquery(last_visible))
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def _page(request: HttpRequest) -> Page:
+    return Paginator(_my_tickets(request), TICKETS_PER_PAGE).get_page(request.GET.get("page"))
 
 
 @require_GET
 @login_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("tickets")
+    context = {"page": _page(request)}
+    if request.htmx and request.htmx.target == "ticket-list":
+        return render(request, "tickets/_ticket_list.html", context)
+    return render(request, "tickets/list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def new_ticket(request: HttpRequest) -> HttpResponse:
+    form = NewTicketForm(request.POST or None)
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "tickets/new.html", {"form": form})
+    ticket = lifecycle.open_ticket(
+        request.user,
+        form.cleaned_data["body"],
+        subject=form.cleaned_data["subject"],
+        category=form.cleaned_data["category"],
+        model_version=form.cleaned_data["model_version"],
+    )
+    if request.htmx:
+        # The chat replaces the form in place; the address bar follows without a reload.
+        ticket = _own_ticket(request, ticket.pk)
+        response = render(request, "tickets/detail.html", _chat_context(request, ticket))
+        return push_url(response, ticket.get_absolute_url())
+    return redirect(ticket)
+
+
+# --- the chat ---------------------------------------------------------------
+
+
+def _is_pending(ticket: Ticket) -> bool:
+    if ticket.status == Status.AWAITING_ASSISTANT:
+        return True
+    waiting = (AnswerStatus.PENDING, AnswerStatus.RUNNING)
+    return ticket.answer_requests.filter(status__in=waiting).exists()
+
+
+def _poll_trigger(ticket: Ticket, pending: bool) -> str:
+    if pending:
+        return POLL_WHILE_ASSISTANT
+    if ticket.is_with_humans or ticket.status == Status.REOPENED:
+        return POLL_WHILE_HUMANS
+    return ""  # settled: the partial renders without hx-trigger, so polling stops
+
+
+def _conversation(request: HttpRequest, ticket: Ticket) -> list[Message]:
+    shown = list(ticket.messages.visible_to_requester().select_related("author", "model_version"))
+    ratings = dict(
+        MessageRating.objects.filter(user=request.user, message__ticket=ticket).values_list(
+            "message_id", "helpful"
+        )
+    )
+    for message in shown:
+        message.my_rating = ratings.get(message.pk)
+    return shown
+
+
+def _chat_context(
+    request: HttpRequest, ticket: Ticket, form: MessageForm | None = None
+) -> dict[str, object]:
+    pending = _is_pending(ticket)
+    return {
+        "ticket": ticket,
+        "chat_messages": _conversation(request, ticket),
+        "pending": pending,
+        "poll_trigger": _poll_trigger(ticket, pending),
+        "form": form or MessageForm(),
+        "model_form": ModelSwitchForm(initial={"model_version": ticket.model_version_id}),
+    }
+
+
+def _conversation_response(
+    request: HttpRequest, ticket: Ticket, *, fresh_composer: bool = False
+) -> HttpResponse:
+    """The message list, plus out-of-band updates of the ticket bar (and a cleared composer)."""
+    ticket = _own_ticket(request, ticket.pk)  # re-read: the lifecycle may have changed it
+    context = _chat_context(request, ticket)
+    context.update(oob=True, fresh_composer=fresh_composer)
+    return render(request, "tickets/_conversation.html", context)
+
+
+@require_GET
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _own_ticket(request, pk)
+    return render(request, "tickets/detail.html", _chat_context(request, ticket))
+
+
+@require_GET
+@login_required
+def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+    """The polled partial: the messages so far and whether anyone is still writing."""
+    ticket = _own_ticket(request, pk)
+    if not request.htmx:
+        return redirect(ticket)
+    return _conversation_response(request, ticket)
+
+
+@require_POST
+@login_required
+def post_message(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _own_ticket(request, pk)
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            lifecycle.post_user_message(ticket, request.user, form.cleaned_data["body"])
+        except lifecycle.TicketClosed:
+            form.add_error(None, CLOSED_MESSAGE)
+    if form.errors:
+        return _refused_message(request, ticket, form)
+    if request.htmx:
+        return _conversation_response(request, ticket, fresh_composer=True)
+    return redirect(ticket)
+
+
+def _refused_message(request: HttpRequest, ticket: Ticket, form: MessageForm) -> HttpResponse:
+    """Show why the message was refused, keeping what the user typed in the box."""
+    if request.htmx:
+        response = render(request, "tickets/_composer.html", {"ticket": ticket, "form": form})
+        return reswap(retarget(response, "#composer"), "outerHTML")
+    return render(request, "tickets/detail.html", _chat_context(request, ticket, form))
+
+
+# --- the buttons around the chat --------------------------------------------
+
+
+def _after_action(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    if request.htmx:
+        return _conversation_response(request, ticket)
+    return redirect(ticket)
+
+
+@require_POST
+@login_required
+def ask_for_human(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _own_ticket(request, pk)
+    try:
+        lifecycle.request_human(ticket, request.user)
+    except lifecycle.IllegalTransition:
+        messages.error(request, "This ticket can no longer be handed to a person.")
+    return _after_action(request, ticket)
+
+
+@require_POST
+@login_required
+def mark_solved(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _own_ticket(request, pk)
+    try:
+        lifecycle.mark_solved(ticket, request.user)
+    except lifecycle.IllegalTransition:
+        messages.error(request, "This ticket is already closed.")
+    else:
+        messages.success(request, "Glad it's solved! Write again here if it comes back.")
+    return _after_action(request, ticket)
+
+
+@require_POST
+@login_required
+def choose_model(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _own_ticket(request, pk)
+    form = ModelSwitchForm(request.POST)
+    if form.is_valid():
+        ticket = lifecycle.choose_model(ticket, form.cleaned_data["model_version"], request.user)
+    elif not request.htmx:
+        messages.error(request, "That model is not offered any more; pick another one.")
+    if request.htmx:
+        context = {"ticket": ticket, "model_form": form, "saved": form.is_valid()}
+        return render(request, "tickets/_model_switch.html", context)
+    return redirect(ticket)
+
+
+@require_POST
+@login_required
+def rate_message(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    ticket = _own_ticket(request, pk)
+    rated = Message.objects.visible_to_requester().exclude(role=Role.USER)
+    message = get_object_or_404(rated, pk=message_id, ticket=ticket)
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("helpful must be 1 or 0")
+    helpful = form.cleaned_data["helpful"]
+    MessageRating.objects.update_or_create(
+        message=message, user=request.user, defaults={"helpful": helpful}
+    )
+    message_rated.send(sender=MessageRating, message=message, user=request.user, helpful=helpful)
+    if request.htmx:
+        message.my_rating = helpful
+        return render(request, "tickets/_rating.html", {"ticket": ticket, "m": message})
+    return redirect(f"{ticket.get_absolute_url()}#m{message.pk}")

@@ -1,0 +1,350 @@
+"""The agents' workspace in the Django admin: the ticket queue, the conversation, replies."""
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
+
+from . import lifecycle
+from .assignment import set_availability
+from .forms import AgentReplyForm
+from .models import (
+    ACTIVE_STATUSES,
+    AgentProfile,
+    CorrectionReason,
+    Message,
+    Role,
+    Ticket,
+)
+from .roles import is_agent
+
+TicketChange = Callable[[Ticket, AbstractBaseUser], Ticket]
+
+# The transitions agents trigger, by name; the changelist actions and the buttons on the
+# change page both go through this table.
+TICKET_ACTIONS: dict[str, tuple[str, TicketChange]] = {
+    "take": ("taken", lambda ticket, agent: lifecycle.assign(ticket, agent, actor=agent)),
+    "unassign": ("given back to the queue", lambda t, agent: lifecycle.unassign(t, actor=agent)),
+    "resolve": ("resolved", lambda ticket, agent: lifecycle.resolve(ticket, agent)),
+    "close": ("closed", lambda ticket, agent: lifecycle.close(ticket, agent)),
+}
+
+
+def _agents() -> QuerySet:
+    return get_user_model().objects.filter(agent_profile__isnull=False, is_active=True)
+
+
+class AssignedFilter(admin.SimpleListFilter):
+    title = "assignment"
+    parameter_name = "assigned"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+        return [("me", "Assigned to me"), ("none", "Unassigned")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        if self.value() == "me":
+            return queryset.filter(assigned_to=request.user)
+        if self.value() == "none":
+            return queryset.filter(assigned_to__isnull=True)
+        return queryset
+
+
+class TicketActionForm(ActionForm):
+    agent = forms.ModelChoiceField(queryset=_agents(), required=False, label="Agent (for reassign)")
+
+
+def _reply_session_key(ticket_id: int) -> str:
+    return f"admin-reply-body-{ticket_id}"
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "subject",
+        "status",
+        "priority",
+        "category",
+        "requester",
+        "assigned_to",
+        "escalation_reason",
+        "updated_at",
+    )
+    list_display_links = ("id", "subject")
+    list_filter = (
+        "status",
+        AssignedFilter,
+        "escalation_reason",
+        "priority",
+        "category",
+    )
+    search_fields = ("subject", "requester__username", "requester__email", "messages__body")
+    list_select_related = ("requester", "assigned_to")
+    list_per_page = 50
+    # The unfiltered total is a second COUNT over the whole table on every page view.
+    show_full_result_count = False
+    ordering = ("-updated_at", "-pk")
+    fields = (
+        "subject",
+        "priority",
+        "category",
+        "status",
+        "requester",
+        "assigned_to",
+        "model_version",
+        "escalation_reason",
+        "escalated_at",
+        "assigned_at",
+        "resolved_at",
+        "created_at",
+        "updated_at",
+    )
+    # Only the lifecycle writes status and assignment; the form edits the descriptive fields.
+    readonly_fields = fields[3:]
+    action_form = TicketActionForm
+    actions = ("take", "reassign", "unassign", "resolve", "close")
+    change_form_template = "admin/tickets/ticket/change_form.html"
+    change_list_template = "admin/tickets/ticket/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tickets start from a user's first message in the portal
+
+    # --- actions ------------------------------------------------------------
+
+    def _apply(
+        self, request: HttpRequest, tickets: QuerySet[Ticket] | list[Ticket], name: str
+    ) -> None:
+        done_label, change = TICKET_ACTIONS[name]
+        done = 0
+        for ticket in tickets:
+            try:
+                change(ticket, request.user)
+            except lifecycle.IllegalTransition:
+                self.message_user(
+                    request,
+                    f"#{ticket.pk} is {ticket.get_status_display().lower()}: it cannot be "
+                    f"{done_label}.",
+                    messages.ERROR,
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} ticket(s) {done_label}.", messages.SUCCESS)
+
+    @admin.action(description="Take: assign to me", permissions=["change"])
+    def take(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        self._apply(request, queryset, "take")
+
+    @admin.action(description="Reassign to the agent chosen below", permissions=["change"])
+    def reassign(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        agent = _agents().filter(pk=request.POST.get("agent") or None).first()
+        if agent is None:
+            self.message_user(request, "Choose the agent to reassign to.", messages.ERROR)
+            return
+        reassigned = 0
+        for ticket in queryset:
+            try:
+                lifecycle.assign(ticket, agent, actor=request.user)
+                reassigned += 1
+            except lifecycle.IllegalTransition:
+                self.message_user(
+                    request, f"#{ticket.pk} cannot be reassigned now.", messages.ERROR
+                )
+        if reassigned:
+            self.message_user(
+                request,
+                f"{reassigned} ticket(s) given to {agent.get_username()}.",
+                messages.SUCCESS,
+            )
+
+    @admin.action(description="Give back to the queue (unassign)", permissions=["change"])
+    def unassign(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        self._apply(request, queryset, "unassign")
+
+    @admin.action(description="Resolve", permissions=["change"])
+    def resolve(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        self._apply(request, queryset, "resolve")
+
+    @admin.action(description="Close", permissions=["change"])
+    def close(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        self._apply(request, queryset, "close")
+
+    # --- pages --------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        own = [
+            path(
+                "availability/",
+                wrap(require_POST(self.availability_view)),
+                name="tickets_ticket_availability",
+            ),
+            path(
+                "<int:object_id>/reply/",
+                wrap(require_POST(self.reply_view)),
+                name="tickets_ticket_reply",
+            ),
+            path(
+                "<int:object_id>/act/<slug:name>/",
+                wrap(require_POST(self.act_view)),
+                name="tickets_ticket_act",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "my_profile": AgentProfile.objects.filter(user=request.user).first(),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        ticket = self.get_object(request, object_id)
+        if ticket is not None and request.method == "GET":
+            extra_context = {**(extra_context or {}), **self._workspace(request, ticket)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _workspace(self, request: HttpRequest, ticket: Ticket) -> dict[str, object]:
+        conversation = list(ticket.messages.select_related("author", "model_version"))
+        draft = self._chosen_draft(request, ticket, conversation)
+        typed = request.session.pop(_reply_session_key(ticket.pk), None)
+        reply_form = AgentReplyForm(
+            initial={
+                "body": typed if typed is not None else (draft.body if draft else ""),
+                "reason": CorrectionReason.OTHER if draft else CorrectionReason.NO_DRAFT,
+                "draft": draft.pk if draft else None,
+            }
+        )
+        return {
+            "conversation": conversation,
+            "events": ticket.events.select_related("actor"),
+            "draft": draft,
+            "reply_form": reply_form,
+            "ticket_actions": [(name, label) for name, (label, _) in TICKET_ACTIONS.items()],
+        }
+
+    def _chosen_draft(
+        self, request: HttpRequest, ticket: Ticket, conversation: list[Message]
+    ) -> Message | None:
+        """The answer the agent picked with "use as draft", else the latest hidden draft."""
+        picked = request.GET.get("draft", "")
+        for message in conversation:
+            if str(message.pk) == picked and message.role == Role.ASSISTANT:
+                return message
+        hidden = [m for m in conversation if m.role == Role.ASSISTANT and not m.visible_to_user]
+        return hidden[-1] if hidden else None
+
+    def _editable_ticket(self, request: HttpRequest, object_id: int) -> Ticket:
+        ticket = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        return ticket
+
+    def _back_to(self, ticket: Ticket, anchor: str = "") -> HttpResponseRedirect:
+        return HttpResponseRedirect(
+            reverse("admin:tickets_ticket_change", args=[ticket.pk]) + anchor
+        )
+
+    def reply_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        ticket = self._editable_ticket(request, object_id)
+        form = AgentReplyForm(request.POST)
+        if not form.is_valid():
+            request.session[_reply_session_key(ticket.pk)] = request.POST.get("body", "")
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, error, messages.ERROR)
+            return self._back_to(ticket, "#reply")
+        draft = ticket.messages.filter(
+            pk=form.cleaned_data["draft"] or None, role=Role.ASSISTANT
+        ).first()
+        reason = form.cleaned_data["reason"] if draft else CorrectionReason.NO_DRAFT
+        try:
+            lifecycle.agent_reply(
+                ticket, request.user, form.cleaned_data["body"], draft=draft, reason=reason
+            )
+        except lifecycle.TicketClosed:
+            request.session[_reply_session_key(ticket.pk)] = form.cleaned_data["body"]
+            self.message_user(
+                request, "This ticket is closed: it takes no replies.", messages.ERROR
+            )
+            return self._back_to(ticket, "#reply")
+        self.message_user(request, "Reply sent: the user sees it in their chat.", messages.SUCCESS)
+        return self._back_to(ticket)
+
+    def act_view(self, request: HttpRequest, object_id: int, name: str) -> HttpResponse:
+        if name not in TICKET_ACTIONS:
+            raise Http404(f"No ticket action {name!r}")
+        ticket = self._editable_ticket(request, object_id)
+        self._apply(request, [ticket], name)
+        return self._back_to(ticket)
+
+    def availability_view(self, request: HttpRequest) -> HttpResponse:
+        if not is_agent(request.user):
+            raise PermissionDenied
+        available = request.POST.get("available") == "1"
+        set_availability(request.user, available)
+        state = "available: new tickets may come to you" if available else "away"
+        self.message_user(request, f"You are now {state}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "available", "open_tickets", "last_assigned_at")
+    list_filter = ("available",)
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email")
+    # Availability changes go through set_availability, which also drains the queue.
+    readonly_fields = ("available", "last_assigned_at")
+    actions = ("mark_available", "mark_away")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AgentProfile]:
+        profiles = (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_count=Count(
+                    "user__assigned_tickets",
+                    filter=Q(user__assigned_tickets__status__in=ACTIVE_STATUSES),
+                )
+            )
+        )
+        if request.user.has_perm("tickets.add_agentprofile"):
+            return profiles  # managers manage every agent
+        return profiles.filter(user=request.user)
+
+    @admin.display(description="Open tickets", ordering="open_count")
+    def open_tickets(self, profile: AgentProfile) -> int:
+        return profile.open_count
+
+    def _set(self, request: HttpRequest, queryset: QuerySet[AgentProfile], available: bool) -> None:
+        for profile in queryset.select_related("user"):
+            set_availability(profile.user, available)
+        state = "available" if available else "away"
+        self.message_user(request, f"{queryset.count()} agent(s) marked {state}.", messages.SUCCESS)
+
+    @admin.action(description="Mark available", permissions=["change"])
+    def mark_available(self, request: HttpRequest, queryset: QuerySet[AgentProfile]) -> None:
+        self._set(request, queryset, True)
+
+    @admin.action(description="Mark away", permissions=["change"])
+    def mark_away(self, request: HttpRequest, queryset: QuerySet[AgentProfile]) -> None:
+        self._set(request, queryset, False)
