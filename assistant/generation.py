@@ -1,0 +1,90 @@
+"""Batched greedy generation on a loaded model: prompts in, answers with confidence out."""
+
+import time
+from typing import Any
+
+from .confidence import answer_length, batch_confidence
+from .engine import Generation, ModelSpec
+from .loading import LoadedModel, adapter_in_use
+from .prompting import clean_answer, encode_prompt, uses_chat_template
+
+
+def prompt_ids(
+    loaded: LoadedModel, spec: ModelSpec, conversations: list[list[dict[str, str]]]
+) -> list[list[int]]:
+    budget = loaded.max_positions - spec.max_new_tokens
+    return [
+        encode_prompt(
+            loaded.tokenizer,
+            conversation,
+            prompt_format=spec.prompt_format,
+            system_prompt=spec.system_prompt,
+            max_prompt_tokens=budget,
+        )
+        for conversation in conversations
+    ]
+
+
+def left_padded(prompts: list[list[int]], pad_id: int, device: str) -> tuple[Any, Any]:
+    """input_ids and attention_mask, padded on the left so every row's next token is last."""
+    import torch
+
+    width = max(len(ids) for ids in prompts)
+    input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, ids in enumerate(prompts):
+        input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[row, width - len(ids) :] = 1
+    return input_ids.to(device), attention_mask.to(device)
+
+
+def generation_options(loaded: LoadedModel, spec: ModelSpec) -> dict[str, Any]:
+    """Greedy decoding; the raw logits come back for the confidence scores."""
+    return {
+        "do_sample": False,
+        # The model's own generation_config may carry sampling settings; greedy ignores them.
+        "temperature": None,
+        "top_p": None,
+        "top_k": None,
+        "max_new_tokens": spec.max_new_tokens,
+        "repetition_penalty": spec.repetition_penalty,
+        "pad_token_id": loaded.pad_id,
+        "eos_token_id": sorted(loaded.eos_ids),
+        "output_logits": True,
+        "return_dict_in_generate": True,
+    }
+
+
+def generate_batch(
+    loaded: LoadedModel, spec: ModelSpec, conversations: list[list[dict[str, str]]]
+) -> list[Generation]:
+    """Answer the conversations in one generate() call (the adapter must already be loaded)."""
+    import torch
+
+    prompts = prompt_ids(loaded, spec, conversations)
+    input_ids, attention_mask = left_padded(prompts, loaded.pad_id, loaded.device)
+    started = time.perf_counter()
+    with adapter_in_use(loaded, spec), torch.inference_mode():
+        output = loaded.model.generate(
+            input_ids=input_ids, attention_mask=attention_mask, **generation_options(loaded, spec)
+        )
+    generated = output.sequences[:, input_ids.shape[1] :].cpu()
+    confidences = batch_confidence(output.logits, generated, loaded.eos_ids)
+    elapsed = time.perf_counter() - started
+    plain = not uses_chat_template(loaded.tokenizer, spec.prompt_format)
+    results = []
+    for row, confidence in enumerate(confidences):
+        tokens = generated[row].tolist()
+        length = answer_length(tokens, loaded.eos_ids)
+        text = loaded.tokenizer.decode(tokens[:length], skip_special_tokens=True)
+        results.append(
+            Generation(
+                text=clean_answer(text, plain=plain),
+                token_probs=confidence.token_probs,
+                scores=confidence.scores,
+                token_count=length,
+                prompt_tokens=len(prompts[row]),
+                timings={"generate_s": elapsed, "batch_size": float(len(conversations))},
+            )
+        )
+    return results

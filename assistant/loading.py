@@ -1,0 +1,229 @@
+"""Base models loaded once per process (optionally 4/8-bit), with their LoRA adapters.
+
+Nothing here runs at import time: a process loads a model on its first generation (or in
+`assistant.worker.warm_up`), so the web process never pays for torch.
+"""
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import ModelSpec
+
+log = logging.getLogger(__name__)
+
+# Fallback when neither config nor tokenizer says how long a context may be.
+DEFAULT_MAX_POSITIONS = 2048
+# Tokenizers without a limit report a huge sentinel (about 1e30) as model_max_length.
+_NO_LIMIT = 1_000_000
+
+
+@dataclass
+class LoadedModel:
+    """A base model in memory and the adapters loaded onto it, by adapter name."""
+
+    model: Any  # the base model, or a PeftModel around it once an adapter is loaded
+    tokenizer: Any
+    device: str
+    max_positions: int
+    eos_ids: frozenset[int]
+    pad_id: int
+    adapter_keys: dict[str, str] = field(default_factory=dict)  # adapter name -> spec.key
+    # set_adapter switches shared state: one generation per model at a time.
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+_models: dict[tuple[str, str], LoadedModel] = {}
+_models_lock = threading.Lock()
+_threads_configured = False
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Give torch its thread count once per process (env TORCH_THREADS, default 1).
+
+    A CPU worker with more threads than cores generates several times slower, and several
+    workers share the cores.
+    """
+    global _threads_configured
+    import torch
+
+    count = threads if threads is not None else int(os.environ.get("TORCH_THREADS", "1"))
+    if count < 1:
+        raise ValueError(f"torch threads must be at least 1, got {count}")
+    if threads is not None or not _threads_configured:
+        torch.set_num_threads(count)
+        _threads_configured = True
+    return torch.get_num_threads()
+
+
+def load_base(base_model_path: str, quantization: str = "none") -> LoadedModel:
+    """The base model and tokenizer of a folder, loaded on first use and kept."""
+    key = (base_model_path, quantization)
+    with _models_lock:
+        if key not in _models:
+            _models[key] = _load(base_model_path, quantization)
+        return _models[key]
+
+
+def loaded_models() -> dict[tuple[str, str], LoadedModel]:
+    return dict(_models)
+
+
+def unload_all() -> None:
+    """Forget every loaded model (tests; a worker freeing memory)."""
+    with _models_lock:
+        _models.clear()
+
+
+def _load(base_model_path: str, quantization: str) -> LoadedModel:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    configure_threads()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    log.info("Loading %s (%s) on %s", base_model_path, quantization, device)
+    tokenizer = AutoTokenizer.from_pretrained(base_model_path, local_files_only=True)
+    options: dict[str, Any] = {"local_files_only": True, "dtype": _dtype(device)}
+    quantization_config = bitsandbytes_config(quantization, device)
+    if quantization_config is not None:
+        options["quantization_config"] = quantization_config
+        options["device_map"] = {"": 0 if device == "cuda" else "cpu"}
+    model = AutoModelForCausalLM.from_pretrained(base_model_path, **options)
+    if quantization_config is None:
+        model.to(device)
+    model.eval()
+    eos_ids = _eos_ids(model, tokenizer)
+    pad_id = tokenizer.pad_token_id
+    if pad_id is None:
+        pad_id = min(eos_ids)  # the usual choice for models trained without padding
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        device=device,
+        max_positions=_max_positions(model.config, tokenizer),
+        eos_ids=eos_ids,
+        pad_id=pad_id,
+    )
+
+
+def _dtype(device: str) -> Any:
+    import torch
+
+    # float32 on the CPU: bfloat16 matmuls there are slow, and batched and single answers
+    # stay identical. Half precision on a GPU, where it is fast and memory is scarce.
+    if device == "cpu":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def bitsandbytes_config(quantization: str, device: str = "cpu") -> Any | None:
+    """BitsAndBytesConfig for "4bit" (NF4, double quantisation) or "8bit"; None for "none"."""
+    if quantization in ("", "none"):
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=_dtype(device) if device == "cuda" else torch.float32,
+        )
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    raise ValueError(f"Unknown quantization {quantization!r}; use none, 8bit or 4bit")
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+    ids: set[int] = set()
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    if isinstance(configured, int):
+        ids.add(configured)
+    elif configured:
+        ids.update(configured)
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    if not ids:
+        raise ValueError("The model has no end-of-sequence token; it would never stop")
+    return frozenset(ids)
+
+
+def _max_positions(config: Any, tokenizer: Any) -> int:
+    limits = [
+        value
+        for value in (
+            getattr(config, "max_position_embeddings", None),
+            getattr(config, "n_positions", None),
+            tokenizer.model_max_length,
+        )
+        if isinstance(value, int) and 0 < value < _NO_LIMIT
+    ]
+    return min(limits) if limits else DEFAULT_MAX_POSITIONS
+
+
+# --- adapters ---------------------------------------------------------------
+
+
+def adapter_name(spec: ModelSpec) -> str:
+    if spec.adapter_name:
+        return spec.adapter_name
+    return "adapter-" + hashlib.sha1(spec.adapter_path.encode()).hexdigest()[:12]
+
+
+def ensure_adapter(loaded: LoadedModel, spec: ModelSpec) -> None:
+    """Load the spec's adapter onto its base, or reload it if the spec's key changed
+    (a new version of the adapter): workers pick it up without a restart."""
+    from peft import PeftModel
+
+    name = adapter_name(spec)
+    if loaded.adapter_keys.get(name) == spec.key:
+        return
+    with loaded.lock:
+        if not isinstance(loaded.model, PeftModel):
+            loaded.model = PeftModel.from_pretrained(
+                loaded.model, spec.adapter_path, adapter_name=name, is_trainable=False
+            )
+        else:
+            if name in loaded.adapter_keys:
+                log.info("Reloading adapter %s from %s", name, spec.adapter_path)
+                _delete_adapter(loaded, name)
+            loaded.model.load_adapter(spec.adapter_path, adapter_name=name, is_trainable=False)
+        loaded.model.eval()
+        loaded.adapter_keys[name] = spec.key
+
+
+def _delete_adapter(loaded: LoadedModel, name: str) -> None:
+    loaded.model.delete_adapter(name)
+    del loaded.adapter_keys[name]
+
+
+@contextmanager
+def adapter_in_use(loaded: LoadedModel, spec: ModelSpec) -> Iterator[None]:
+    """Run the block with the spec's adapter active, or with every adapter off."""
+    from peft import PeftModel
+
+    with loaded.lock:
+        if spec.adapter_path:
+            loaded.model.set_adapter(adapter_name(spec))
+            context = nullcontext()
+        elif isinstance(loaded.model, PeftModel):
+            context = loaded.model.disable_adapter()
+        else:
+            context = nullcontext()
+        with context:
+            yield
+
+
+def load_spec(spec: ModelSpec) -> LoadedModel:
+    """The spec's base, with its adapter loaded and current."""
+    loaded = load_base(spec.base_model_path, spec.quantization)
+    if spec.adapter_path:
+        ensure_adapter(loaded, spec)
+    return loaded
