@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # labels with this value add nothing to the cross-entropy loss
-PLAIN_USER, PLAIN_ASSISTANT = "User: ", "\nAssistant:"  # the seed's format (no template)
 DEFAULT_SYSTEM_PROMPT = "You are a helpful IT helpdesk assistant. Answer briefly and concretely."
 
 
@@ -104,33 +103,23 @@ def read_chat_jsonl(path: str | Path, limit: int = 0) -> list[list[dict[str, str
     return conversations
 
 
-def uses_chat_template(tokenizer: Any, prompt_format: str) -> bool:
-    if prompt_format == "plain":
-        return False
-    has_template = bool(getattr(tokenizer, "chat_template", None))
-    if prompt_format == "chat_template" and not has_template:
-        raise ValueError("prompt_format is chat_template but the tokenizer has no template")
-    return has_template
-
-
 def render_prompt(
     tokenizer: Any, messages: list[dict[str, str]], system_prompt: str, prompt_format: str
 ) -> str:
-    """The text the model sees before it answers: the same at training and inference."""
-    if uses_chat_template(tokenizer, prompt_format):
-        turns = [{"role": "system", "content": system_prompt}] if system_prompt else []
-        return tokenizer.apply_chat_template(
-            turns + messages, tokenize=False, add_generation_prompt=True
-        )
-    # The plain format has no roles for earlier turns: fold them into one user turn.
-    text = "\n".join(m["content"] for m in messages)
-    return f"{PLAIN_USER}{text}{PLAIN_ASSISTANT}"
+    """The text the model sees before it answers: assistant.prompting's, as at inference."""
+    from assistant.prompting import render_prompt as inference_prompt
+
+    return inference_prompt(
+        tokenizer, messages, prompt_format=prompt_format, system_prompt=system_prompt
+    )
 
 
 def render_answer(
     tokenizer: Any, messages: list[dict[str, str]], system_prompt: str, prompt_format: str
 ) -> str:
     """What follows the prompt in a finished conversation: the answer and its end marker."""
+    from assistant.prompting import uses_chat_template
+
     *question, answer = messages
     prompt = render_prompt(tokenizer, question, system_prompt, prompt_format)
     if uses_chat_template(tokenizer, prompt_format):
@@ -152,7 +141,12 @@ def encode_example(
     leaves no room for an answer (a loss on no tokens teaches nothing)."""
     prompt = render_prompt(tokenizer, messages[:-1], system_prompt, prompt_format)
     answer = render_answer(tokenizer, messages, system_prompt, prompt_format)
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    from assistant.prompting import uses_chat_template
+
+    # As at inference: a template writes its own special tokens, the plain format gets the
+    # tokenizer's usual ones (a BOS for Llama-like tokenizers).
+    plain = not uses_chat_template(tokenizer, prompt_format)
+    prompt_ids = tokenizer(prompt, add_special_tokens=plain)["input_ids"]
     answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
     room = max_length - len(prompt_ids)
     if room < 1 or not answer_ids:

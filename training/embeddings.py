@@ -1,0 +1,49 @@
+"""Sentence embeddings from all-MiniLM-L6-v2 (mean pooling, L2-normalised) and cosine similarity."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+
+@cache
+def _load(path: str) -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path)
+    model.eval()
+    return tokenizer, model
+
+
+def embed(texts: list[str], model_path: str | Path | None = None, batch_size: int = 32) -> Any:
+    """One unit-length row per text (a torch tensor), as sentence-transformers would give."""
+    import torch
+
+    if model_path is None:
+        from assistant.prepare import minilm_path
+
+        model_path = minilm_path()
+    tokenizer, model = _load(str(model_path))
+    rows = []
+    with torch.no_grad():
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(
+                texts[start : start + batch_size],
+                padding=True,
+                truncation=True,
+                max_length=256,
+                return_tensors="pt",
+            )
+            hidden = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            rows.append(torch.nn.functional.normalize(pooled, p=2, dim=1))
+    return torch.cat(rows) if rows else torch.empty(0, 384)
+
+
+def pairwise_cosine(answers: list[str], references: list[str]) -> list[float]:
+    """Cosine similarity of each answer to its own reference."""
+    a, b = embed(answers), embed(references)
+    return (a * b).sum(dim=1).tolist()
