@@ -255,9 +255,13 @@ def evaluate_version(
         good_bar,
         target_accuracy,
     )
+    plots = [str(out / name) for name in report["plots"]]
+    if version.adapter_path:
+        loss_curve = Path(version.adapter_path).parent / "loss_curve.png"
+        plots += [str(loss_curve)] if loss_curve.exists() else []
     evaluation = {
         "report": str(out / "report.json"),
-        "plots": [str(out / name) for name in report["plots"]],
+        "plots": plots,
         "test_path": str(test_path),
         "summary": summary_of(report),
         "evaluated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
