@@ -1,0 +1,176 @@
+import csv
+import hashlib
+import json
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import ModelVersionFactory
+from tests.feedback.helpers import make_example
+from training.export import ExportFilters, export_examples, validation_path_for
+from training.models import DataExport, ReviewState
+
+pytestmark = pytest.mark.django_db
+
+
+def _lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_it_writes_chat_messages_with_context_and_provenance(tmp_path, agent):
+    version = ModelVersionFactory(name="v-7", system_prompt="Be brief.")
+    example = make_example(
+        version=version,
+        agent=agent,
+        context=[
+            {"role": "user", "content": "Hi, VPN broken"},
+            {"role": "assistant", "content": "Which OS?"},
+        ],
+        question="Ubuntu. Mail me at bob@corp.example.com",
+        correction="Run nmcli con up vpn; server is 10.20.30.40",
+    )
+    out = tmp_path / "train.jsonl"
+
+    export_examples(out)
+
+    [row] = _lines(out)
+    assert row["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi, VPN broken"},
+        {"role": "assistant", "content": "Which OS?"},
+        {"role": "user", "content": "Ubuntu. Mail me at [EMAIL]"},
+        {"role": "assistant", "content": "Run nmcli con up vpn; server is [IPV4]"},
+    ]
+    provenance = row["provenance"]
+    assert provenance["ticket_id"] == example.ticket_id
+    assert provenance["question_message_id"] == example.question_message_id
+    assert provenance["answer_message_id"] == example.answer_message_id
+    assert provenance["model_version"] == "v-7"
+    assert provenance["confidence"] == pytest.approx(0.4)
+    assert provenance["agent_id"] == agent.pk
+    assert provenance["example_created_at"].startswith("2026-01-05")
+
+
+def test_it_exports_only_approved_examples_by_default(tmp_path):
+    approved = make_example(state=ReviewState.APPROVED)
+    make_example(state=ReviewState.PENDING)
+    make_example(state=ReviewState.REJECTED)
+    out = tmp_path / "x.jsonl"
+
+    export = export_examples(out)
+
+    assert [r["provenance"]["example_id"] for r in _lines(out)] == [approved.pk]
+    assert export.row_count == 1
+    every = export_examples(tmp_path / "all.jsonl", filters=ExportFilters(state="all"))
+    assert every.row_count == 3
+
+
+def test_it_puts_the_latest_tickets_into_validation(tmp_path):
+    examples = [make_example(day=day) for day in (3, 0, 4, 1, 2)]
+    # A second example on the day-2 ticket: the split must not cut that ticket in two.
+    day2 = next(e for e in examples if e.created_at.day == 7)
+    make_example(day=2, ticket=day2.ticket)
+    out = tmp_path / "split.jsonl"
+
+    export = export_examples(out, validation_fraction=0.4)
+
+    train = [r["provenance"]["ticket_created_at"][:10] for r in _lines(out)]
+    validation = [
+        r["provenance"]["ticket_created_at"][:10] for r in _lines(validation_path_for(out))
+    ]
+    assert train == ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-07"]
+    assert validation == ["2026-01-08", "2026-01-09"]
+    assert max(train) < min(validation)
+    assert export.row_count == 6
+
+
+def test_it_records_the_export_with_hash_tickets_and_redaction_counts(tmp_path, manager):
+    first = make_example(question="my ip is 192.168.0.7 and pwd=hunter22")
+    second = make_example(correction="write to help@corp.example.com")
+    out = tmp_path / "rec.jsonl"
+
+    export = export_examples(out, user=manager, filters=ExportFilters(reason="wrong"))
+
+    stored = DataExport.objects.get(pk=export.pk)
+    assert stored.created_by == manager
+    assert stored.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert stored.ticket_ids == sorted([first.ticket_id, second.ticket_id])
+    assert stored.redaction_report["counts"]["IPV4"] == 1
+    assert stored.redaction_report["counts"]["PASSWORD"] == 1
+    assert stored.redaction_report["counts"]["EMAIL"] == 1
+    assert stored.filters["reason"] == "wrong"
+    assert stored.filters["state"] == "approved"
+
+
+def test_it_filters_by_version_reason_and_time(tmp_path):
+    version = ModelVersionFactory(name="v-keep")
+    keep = make_example(day=3, version=version, reason="incomplete")
+    make_example(day=3, version=version, reason="wrong")
+    make_example(day=0, version=version, reason="incomplete")
+    make_example(day=3, reason="incomplete")
+    since = keep.created_at.replace(hour=0)
+
+    export = export_examples(
+        tmp_path / "f.jsonl",
+        filters=ExportFilters(version="v-keep", reason="incomplete", since=since),
+    )
+
+    assert export.ticket_ids == [keep.ticket_id]
+
+
+def test_it_writes_csv_with_provenance_columns(tmp_path):
+    example = make_example(context=[{"role": "user", "content": "call +44 20 7946 0958"}])
+    out = tmp_path / "x.csv"
+
+    export_examples(out, fmt="csv")
+
+    with out.open(newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["ticket_id"] == str(example.ticket_id)
+    assert row["correction"] == example.correction
+    assert json.loads(row["context"]) == [{"role": "user", "content": "call [PHONE]"}]
+
+
+def test_the_command_exports_with_its_options(tmp_path):
+    make_example(day=0, reason="tone")
+    make_example(day=1, reason="tone", state=ReviewState.PENDING)
+    out = tmp_path / "cmd.jsonl"
+
+    call_command(
+        "export_training_data",
+        "--out",
+        str(out),
+        "--state",
+        "all",
+        "--reason",
+        "tone",
+        "--since",
+        "2026-01-01",
+        "--validation-fraction",
+        "0.5",
+    )
+
+    assert len(_lines(out)) == 1
+    assert len(_lines(validation_path_for(out))) == 1
+    assert DataExport.objects.get().filters["validation_fraction"] == 0.5
+
+
+@pytest.mark.slow
+def test_datasets_and_trl_read_the_jsonl_unchanged(tmp_path):
+    make_example(day=0, context=[{"role": "user", "content": "hello"}])
+    make_example(day=1, confidence=None)
+    make_example(day=2)
+    out = tmp_path / "hf.jsonl"
+    export_examples(out, validation_fraction=0.34)
+    from datasets import load_dataset
+    from trl.data_utils import is_conversational
+
+    data = load_dataset(
+        "json",
+        data_files={"train": str(out), "validation": str(validation_path_for(out))},
+    )
+
+    assert data["train"].num_rows == 2
+    assert data["validation"].num_rows == 1
+    assert is_conversational(data["train"][0])
+    assert data["train"][0]["messages"][-1]["role"] == "assistant"

@@ -1,0 +1,331 @@
+"""Redacted export of training examples as chat-format JSONL or CSV, split by time, recorded.
+
+Rows stream from the database (`values().iterator()`) straight into the files, so memory
+stays flat however many examples there are. Rows are ordered by the ticket's creation
+time and the latest fraction goes to validation: a model is never trained on tickets that
+came after the ones it is evaluated on.
+"""
+
+import csv
+import hashlib
+import json
+import math
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from assistant.models import ModelVersion
+
+from .models import DataExport, ReviewState, TrainingExample
+from .redaction import RedactionReport, redact
+
+FORMATS = ("jsonl", "csv")
+STATES = (*ReviewState.values, "all")
+# Rows fetched per database round trip: big enough to amortise it, small enough that a
+# chunk of long conversations stays a few megabytes.
+CHUNK_SIZE = 2000
+_HASH_BLOCK = 1 << 20
+
+_FIELDS = (
+    "pk",
+    "ticket_id",
+    "ticket__created_at",
+    "question_message_id",
+    "question_message__created_at",
+    "draft_message_id",
+    "answer_message_id",
+    "answer_message__created_at",
+    "context",
+    "question",
+    "draft",
+    "correction",
+    "model_version__name",
+    "model_version__system_prompt",
+    "confidence",
+    "agent_id",
+    "reviewer_id",
+    "reason",
+    "source",
+    "review_state",
+    "created_at",
+    "reviewed_at",
+)
+
+CSV_COLUMNS = (
+    "example_id",
+    "ticket_id",
+    "question_message_id",
+    "draft_message_id",
+    "answer_message_id",
+    "model_version",
+    "confidence",
+    "agent_id",
+    "reviewer_id",
+    "reason",
+    "source",
+    "review_state",
+    "ticket_created_at",
+    "question_at",
+    "answered_at",
+    "example_created_at",
+    "reviewed_at",
+    "system",
+    "context",
+    "question",
+    "draft",
+    "correction",
+)
+
+
+@dataclass
+class ExportFilters:
+    since: datetime | None = None
+    until: datetime | None = None
+    version: str | None = None
+    reason: str | None = None
+    state: str = ReviewState.APPROVED
+    example_ids: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}, got {self.state!r}")
+
+    def apply(self, examples: QuerySet[TrainingExample]) -> QuerySet[TrainingExample]:
+        if self.state != "all":
+            examples = examples.filter(review_state=self.state)
+        if self.since is not None:
+            examples = examples.filter(created_at__gte=self.since)
+        if self.until is not None:
+            examples = examples.filter(created_at__lt=self.until)
+        if self.version:
+            examples = examples.filter(model_version__name=self.version)
+        if self.reason:
+            examples = examples.filter(reason=self.reason)
+        if self.example_ids is not None:
+            examples = examples.filter(pk__in=self.example_ids)
+        return examples
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("since", "until"):
+            if data[name] is not None:
+                data[name] = data[name].isoformat()
+        return data
+
+
+@dataclass
+class _SplitFile:
+    split: str
+    path: Path
+    rows: int = 0
+    sha256: str = ""
+
+
+@dataclass
+class _Run:
+    """What one export accumulates while it streams."""
+
+    report: RedactionReport = field(default_factory=RedactionReport)
+    ticket_ids: set[int] = field(default_factory=set)
+    default_system: str = ""
+
+
+def validation_path_for(out: Path) -> Path:
+    """Where the validation rows of an export to `out` go: beside it, `.validation` added."""
+    return out.with_name(f"{out.stem}.validation{out.suffix}")
+
+
+def export_examples(
+    out: Path,
+    *,
+    fmt: str = "jsonl",
+    filters: ExportFilters | None = None,
+    validation_fraction: float = 0.0,
+    user: AbstractBaseUser | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> DataExport:
+    """Write the redacted examples that pass `filters` to `out` (and its validation file).
+
+    Returns the DataExport row that records who exported what, the files' hashes and what
+    was redacted.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if not 0.0 <= validation_fraction < 1.0:
+        raise ValueError("validation fraction must be at least 0 and below 1")
+    filters = filters or ExportFilters()
+    examples = filters.apply(TrainingExample.objects.all())
+    total = examples.count()
+    train_rows = total - _validation_rows(total, validation_fraction)
+
+    run = _Run(default_system=_default_system_prompt())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = [_SplitFile("train", out)]
+    if validation_fraction > 0:
+        files.append(_SplitFile("validation", validation_path_for(out)))
+    rows = _ordered_rows(examples, chunk_size)
+    with ExitStack() as stack:
+        writers = [_writer_for(fmt, stack.enter_context(_open_for_writing(f.path))) for f in files]
+        _stream(rows, files, writers, train_rows, run)
+    for split_file in files:
+        split_file.sha256 = _sha256(split_file.path)
+
+    return DataExport.objects.create(
+        created_by=user,
+        filters={**filters.as_json(), "validation_fraction": validation_fraction},
+        format=fmt,
+        path=str(out),
+        row_count=sum(f.rows for f in files),
+        sha256=files[0].sha256,
+        redaction_report={
+            "counts": run.report.as_dict(),
+            "total": run.report.total,
+            "files": [
+                {"split": f.split, "path": str(f.path), "rows": f.rows, "sha256": f.sha256}
+                for f in files
+            ],
+        },
+        ticket_ids=sorted(run.ticket_ids),
+    )
+
+
+def _validation_rows(total: int, fraction: float) -> int:
+    if fraction <= 0 or total < 2:
+        return 0
+    return min(total - 1, max(1, math.floor(total * fraction + 0.5)))
+
+
+def _default_system_prompt() -> str:
+    version = ModelVersion.default()
+    return version.system_prompt if version else ""
+
+
+def _ordered_rows(examples: QuerySet[TrainingExample], chunk_size: int) -> Iterator[dict[str, Any]]:
+    return (
+        examples.order_by("ticket__created_at", "ticket_id", "created_at", "pk")
+        .values(*_FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def _stream(
+    rows: Iterator[dict[str, Any]],
+    files: list[_SplitFile],
+    writers: list["_RowWriter"],
+    train_rows: int,
+    run: _Run,
+) -> None:
+    index = 0  # which file rows go to now
+    last_ticket = None
+    for written, row in enumerate(rows):
+        # Move to validation at a ticket boundary, so no ticket straddles the two files.
+        if (
+            index == 0
+            and len(files) > 1
+            and written >= train_rows
+            and row["ticket_id"] != last_ticket
+        ):
+            index = 1
+        writers[index].write(_redacted(row, run))
+        files[index].rows += 1
+        run.ticket_ids.add(row["ticket_id"])
+        last_ticket = row["ticket_id"]
+
+
+def _redacted(row: dict[str, Any], run: _Run) -> dict[str, Any]:
+    report = run.report
+    return {
+        **row,
+        "system": row["model_version__system_prompt"] or run.default_system,
+        "context": [
+            {"role": turn["role"], "content": redact(turn["content"], report)}
+            for turn in row["context"] or []
+        ],
+        "question": redact(row["question"], report),
+        "draft": redact(row["draft"], report),
+        "correction": redact(row["correction"], report),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _provenance(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "example_id": row["pk"],
+        "ticket_id": row["ticket_id"],
+        "question_message_id": row["question_message_id"],
+        "draft_message_id": row["draft_message_id"],
+        "answer_message_id": row["answer_message_id"],
+        "model_version": row["model_version__name"],
+        "confidence": row["confidence"],
+        "agent_id": row["agent_id"],
+        "reviewer_id": row["reviewer_id"],
+        "reason": row["reason"],
+        "source": row["source"],
+        "review_state": row["review_state"],
+        "ticket_created_at": _iso(row["ticket__created_at"]),
+        "question_at": _iso(row["question_message__created_at"]),
+        "answered_at": _iso(row["answer_message__created_at"]),
+        "example_created_at": _iso(row["created_at"]),
+        "reviewed_at": _iso(row["reviewed_at"]),
+    }
+
+
+class _RowWriter:
+    def write(self, row: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class _JsonlWriter(_RowWriter):
+    """One chat conversation per line: what `datasets.load_dataset("json")` and TRL read."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self.handle = handle
+
+    def write(self, row: dict[str, Any]) -> None:
+        messages = [{"role": "system", "content": row["system"]}] if row["system"] else []
+        messages.extend(row["context"])
+        messages.append({"role": "user", "content": row["question"]})
+        messages.append({"role": "assistant", "content": row["correction"]})
+        line = {"messages": messages, "draft": row["draft"], "provenance": _provenance(row)}
+        self.handle.write(json.dumps(line, ensure_ascii=False))
+        self.handle.write("\n")
+
+
+class _CsvWriter(_RowWriter):
+    def __init__(self, handle: IO[str]) -> None:
+        self.writer = csv.writer(handle)
+        self.writer.writerow(CSV_COLUMNS)
+
+    def write(self, row: dict[str, Any]) -> None:
+        provenance = _provenance(row)
+        provenance["system"] = row["system"]
+        provenance["context"] = json.dumps(row["context"], ensure_ascii=False)
+        provenance["question"] = row["question"]
+        provenance["draft"] = row["draft"]
+        provenance["correction"] = row["correction"]
+        self.writer.writerow(["" if provenance[c] is None else provenance[c] for c in CSV_COLUMNS])
+
+
+def _writer_for(fmt: str, handle: IO[str]) -> _RowWriter:
+    return _JsonlWriter(handle) if fmt == "jsonl" else _CsvWriter(handle)
+
+
+def _open_for_writing(path: Path) -> IO[str]:
+    return path.open("w", encoding="utf-8", newline="", buffering=1 << 16)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
