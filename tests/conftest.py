@@ -28,3 +28,45 @@ def manager(db: None):
     from tests.factories import ManagerFactory
 
     return ManagerFactory()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """The test Redis: the one the test command started, else one started here."""
+    from django.conf import settings
+
+    from tests.live import embedded_redis
+
+    given = os.environ.get("TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    with embedded_redis(tmp_path_factory.mktemp("redis")) as url:
+        settings.CELERY_BROKER_URL = url
+        from helpdesk.celery import app
+
+        app.conf.broker_url = url
+        yield url
+
+
+@pytest.fixture
+def start_worker(redis_url, transactional_db, tmp_path):
+    """Start real Celery workers against the test database and Redis; stopped after the test."""
+    import redis as redis_client
+
+    from tests.live import WorkerProcess, worker_env
+
+    # Messages left by earlier tests point at rows that no longer exist.
+    redis_client.Redis.from_url(redis_url).flushdb()
+    workers = []
+
+    def start(**env_overrides: str):
+        worker = WorkerProcess(
+            tmp_path / f"worker{len(workers)}.log", worker_env(redis_url, **env_overrides)
+        )
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
