@@ -19,3 +19,11 @@ def percent(value: float | None) -> str:
     if value is None:
         return ""
     return f"{round(float(value) * 100)}%"
+
+
+@register.filter
+def person_name(user: object, fallback: str = "Support") -> str:
+    """How the portal names an agent: full name, else username; a deleted user gets `fallback`."""
+    if user is None:
+        return fallback
+    return user.get_full_name() or user.get_username()
