@@ -1,0 +1,179 @@
+"""LoRA fine-tuning: label masking, real training on SmolLM2, registration as a candidate."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from training.finetune import (
+    IGNORE_INDEX,
+    EncodedExample,
+    TrainConfig,
+    TrainingResult,
+    collate,
+    encode_example,
+    register_adapter,
+)
+
+SMOLLM2 = Path(__file__).resolve().parents[2] / "var" / "models" / "SmolLM2-135M-Instruct"
+QA = [
+    ("How do I restart the network?", "Run sudo systemctl restart NetworkManager."),
+    ("How do I list hidden files?", "Use ls -la in a terminal."),
+    ("How do I check free disk space?", "Run df -h and read the Avail column."),
+    ("How do I update all packages?", "Run sudo apt update and then sudo apt upgrade."),
+    ("How do I see my IP address?", "Run ip addr and look at inet."),
+    ("How do I find a file by name?", "Use find / -name file 2>/dev/null."),
+    ("How do I kill a frozen program?", "Run xkill and click its window."),
+    ("How do I check the kernel version?", "Run uname -r in a terminal."),
+]
+
+
+def chat(question: str, answer: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(SMOLLM2)
+
+
+def test_it_masks_prompt_and_padding_out_of_the_labels() -> None:
+    short = EncodedExample(input_ids=[5, 6, 7], labels=[IGNORE_INDEX, 6, 7])
+    long = EncodedExample(input_ids=[5, 6, 7, 8, 9], labels=[IGNORE_INDEX] * 3 + [8, 9])
+    batch = collate([short, long], pad_token_id=9)
+    assert batch["labels"].tolist() == [
+        [IGNORE_INDEX, 6, 7, IGNORE_INDEX, IGNORE_INDEX],
+        [IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 8, 9],
+    ]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
+    # The pad id equals a real answer token (9): only padding is masked, by position.
+    assert batch["input_ids"].tolist()[0] == [5, 6, 7, 9, 9]
+
+
+def test_it_labels_only_the_answer_and_its_end_of_turn(tokenizer) -> None:
+    example = encode_example(tokenizer, chat(*QA[0]), max_length=128)
+    labelled = [t for t in example.labels if t != IGNORE_INDEX]
+    prompt_length = example.labels.index(labelled[0])
+    assert all(t == IGNORE_INDEX for t in example.labels[:prompt_length])
+    assert example.input_ids[prompt_length:] == labelled
+    text = tokenizer.decode(labelled)
+    assert text.startswith("Run sudo systemctl") and "<|im_end|>" in text
+    assert "How do I restart" not in text
+
+
+def test_it_cuts_long_answers_and_skips_prompts_that_leave_no_room(tokenizer) -> None:
+    long_answer = encode_example(tokenizer, chat("Why?", "word " * 200), max_length=60)
+    assert len(long_answer.input_ids) == 60
+    assert encode_example(tokenizer, chat("why " * 100, "Because."), max_length=40) is None
+
+
+def test_it_uses_the_plain_format_when_asked(tokenizer) -> None:
+    example = encode_example(tokenizer, chat("Hi there?", "Hello."), 64, prompt_format="plain")
+    prompt = tokenizer.decode(
+        [
+            t
+            for t, label in zip(example.input_ids, example.labels, strict=True)
+            if label == IGNORE_INDEX
+        ]
+    )
+    assert prompt.endswith("User: Hi there?\nAssistant:")
+
+
+def write_chat_jsonl(path: Path, pairs: list[tuple[str, str]]) -> Path:
+    path.write_text("".join(json.dumps({"messages": chat(q, a)}) + "\n" for q, a in pairs))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_it_trains_the_adapter_only_lowers_the_loss_and_registers_a_candidate(
+    tmp_path: Path,
+) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from assistant.models import VersionStage
+    from tests.factories import ModelVersionFactory
+    from training.finetune import answer_loss, encode_all, load_tokenizer, train_adapter
+
+    train = write_chat_jsonl(tmp_path / "train.jsonl", QA)
+    config = TrainConfig(
+        base_model_path=str(SMOLLM2),
+        train_path=str(train),
+        validation_path=str(train),
+        out_dir=str(tmp_path / "run"),
+        max_steps=4,
+        batch_size=8,
+        max_length=64,
+        lr=3e-3,
+        eval_every=2,
+    )
+    base_weights = load_file(SMOLLM2 / "model.safetensors")
+
+    result = train_adapter(config)
+
+    # The training loss on the training examples falls.
+    assert result.train_curve[-1][1] < result.train_curve[0][1]
+    # The adapter's B matrices start at zero; training moved them.
+    adapter = load_file(Path(result.adapter_dir) / "adapter_model.safetensors")
+    lora_b = [v for k, v in adapter.items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)
+    # The base weights on disk did not change, nor does a base reloaded from them.
+    assert all(
+        torch.equal(v, load_file(SMOLLM2 / "model.safetensors")[k])
+        for k, v in list(base_weights.items())[:5]
+    )
+    # The saved adapter, loaded on the base, scores the training answers better than the base.
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    tokenizer = load_tokenizer(str(SMOLLM2))
+    examples = encode_all(tokenizer, [chat(q, a) for q, a in QA], config)
+    base = AutoModelForCausalLM.from_pretrained(SMOLLM2)
+    base_loss, _ = answer_loss(base, examples, 8, tokenizer.pad_token_id)
+    tuned = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(SMOLLM2), result.adapter_dir
+    )
+    tuned_loss, _ = answer_loss(tuned, examples, 8, tokenizer.pad_token_id)
+    assert tuned_loss < base_loss
+    # Beside the adapter: the run's config, metrics and loss curve.
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["rank"] == 8
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())[
+        "best_val_loss"
+    ] == pytest.approx(result.best_val_loss)
+    assert (tmp_path / "run" / "loss_curve.png").stat().st_size > 1000
+
+    parent = ModelVersionFactory(base_model_path=str(SMOLLM2), gate_threshold=0.6)
+    version = register_adapter(result, parent, "tuned-1")
+    assert (version.enabled, version.is_default, version.stage) == (
+        False,
+        False,
+        VersionStage.CANDIDATE,
+    )
+    assert version.parent == parent and version.adapter_path == str(
+        Path(result.adapter_dir).resolve()
+    )
+    assert version.gate_threshold == 0.6
+
+
+@pytest.mark.django_db
+def test_it_registers_without_a_base_version(tmp_path: Path) -> None:
+    result = TrainingResult(
+        adapter_dir=str(tmp_path / "adapter"),
+        best_val_loss=1.5,
+        steps=3,
+        seconds=1.0,
+        stopped_early=False,
+        config={
+            "base_model_path": "/models/base",
+            "load_in_4bit": True,
+            "prompt_format": "auto",
+            "system_prompt": "Be brief.",
+            "rank": 8,
+        },
+    )
+    version = register_adapter(result, None, "from-path")
+    assert version.parent is None and version.quantization == "4bit"
+    assert version.system_prompt == "Be brief." and not version.enabled
