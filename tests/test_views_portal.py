@@ -359,17 +359,18 @@ def test_it_stores_a_rating_once_per_message_and_announces_it(signed_in, user, s
     rating = MessageRating.objects.get()
     assert rating.helpful is False
     assert heard == [(answer.pk, user.pk, True), (answer.pk, user.pk, False)]
-    assert 'value="0" class="thumb chosen"' in response.content.decode()
+    assert 'value="0" class="thumb thumb-down chosen"' in response.content.decode()
 
 
-def test_it_refuses_ratings_of_the_users_own_messages_and_of_hidden_drafts(signed_in, user):
+def test_it_refuses_ratings_of_user_messages_hand_off_notes_and_hidden_drafts(signed_in, user):
     ticket = lifecycle.open_ticket(user, "Printer jams")
     own = ticket.messages.get(role=Role.USER)
+    hand_off = ticket.messages.get(role=Role.SYSTEM)
     draft = Message.objects.create(
         ticket=ticket, role=Role.ASSISTANT, body="draft", visible_to_user=False
     )
 
-    for message in (own, draft):
+    for message in (own, hand_off, draft):
         url = reverse("tickets:rate_message", args=[ticket.pk, message.pk])
         assert signed_in.post(url, {"helpful": "1"}).status_code == 404
     assert not MessageRating.objects.exists()

@@ -19,6 +19,8 @@ TICKETS_PER_PAGE = 20
 # ticket, so an agent's reply still shows up in an open chat.
 POLL_WHILE_ASSISTANT = "every 2s"
 POLL_WHILE_HUMANS = "every 5s"
+# Users rate the answers they got; the hand-off notes of the system are not answers.
+RATED_ROLES = (Role.ASSISTANT, Role.AGENT)
 CLOSED_MESSAGE = "This ticket is closed, so it takes no new messages. Please open a new ticket."
 
 
@@ -120,6 +122,7 @@ def _chat_context(
         "poll_trigger": _poll_trigger(ticket, pending),
         "form": form or MessageForm(),
         "model_form": ModelSwitchForm(initial={"model_version": ticket.model_version_id}),
+        "rated_roles": RATED_ROLES,
     }
 
 
@@ -227,7 +230,7 @@ def choose_model(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def rate_message(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
     ticket = _own_ticket(request, pk)
-    rated = Message.objects.visible_to_requester().exclude(role=Role.USER)
+    rated = Message.objects.visible_to_requester().filter(role__in=RATED_ROLES)
     message = get_object_or_404(rated, pk=message_id, ticket=ticket)
     form = RatingForm(request.POST)
     if not form.is_valid():
