@@ -31,7 +31,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--test-rows", type=int, default=120)
+    parser.add_argument("--test-rows", type=int, default=100)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--good-bar", type=float, default=0.6)
     parser.add_argument("--stage", choices=["curate", "train", "all"], default="all")
@@ -68,6 +68,59 @@ def train_stage(args: argparse.Namespace, data_dir: Path, run_dir: Path) -> dict
     return json.loads((run_dir / "metrics.json").read_text())
 
 
+def compare(
+    args: argparse.Namespace, data_dir: Path, run_dir: Path, work: Path
+) -> tuple[dict, dict]:
+    """Base and tuned model on the same test rows, through the assistant's real engine."""
+    from assistant.engine import ModelSpec, TransformersEngine
+    from training.evaluation import Gate, evaluate_spec, read_test_split
+    from training.finetune import DEFAULT_SYSTEM_PROMPT
+
+    test = read_test_split(data_dir / "test.jsonl", args.test_rows)
+    gate = Gate("mean_top_prob", 0.75)  # the seed's score and threshold
+    engine = TransformersEngine()
+    reports = []
+    for name, adapter in (("base", ""), ("tuned", str(run_dir / "adapter"))):
+        spec = ModelSpec(
+            key=f"bench-{name}",
+            base_model_path=args.base,
+            adapter_path=adapter,
+            adapter_name=name if adapter else "",
+            system_prompt=DEFAULT_SYSTEM_PROMPT,
+            max_new_tokens=args.max_new_tokens,
+            repetition_penalty=1.1,
+        )
+        report = evaluate_spec(spec, test, gate, work / f"eval-{name}", engine, args.good_bar)
+        reports.append(report)
+        print_report(name, report)
+    return reports[0], reports[1]
+
+
+def print_report(name: str, report: dict) -> None:
+    forcing = report["teacher_forcing"]
+    at = report["at_threshold"]
+    target = report["for_target_accuracy"]
+    print(
+        f"{name}: {report['examples']} test rows, loss {forcing['loss']:.4f}, "
+        f"perplexity {forcing['perplexity']:.2f}, ROUGE-L {_figure(report['rouge_l'])}, "
+        f"good (cosine >= {report['similarity']['good_bar']}) {_figure(report['similarity']['good_rate'])}, "
+        f"mean cosine {_figure(report['similarity']['mean'])}, {report['seconds']} s"
+    )
+    print(
+        "  AUROC by score: " + ", ".join(f"{k} {_figure(v)}" for k, v in report["auroc"].items())
+    )
+    print(
+        f"  gate {report['gate']['score']} >= {report['gate']['threshold']}: coverage "
+        f"{_figure(at['coverage'])}, accuracy {_figure(at['accuracy'])}; threshold for accuracy "
+        f"{report['target_accuracy']}: {_figure(target['threshold']) if target else 'none'}"
+        f" (coverage {_figure(target['coverage']) if target else '-'})"
+    )
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def main() -> None:
     args = parse_args()
     work = Path(args.work)
@@ -83,9 +136,13 @@ def main() -> None:
     )
     if args.stage == "train":
         return
-    from training.evaluation import compare_for_bench
-
-    compare_for_bench(args, data_dir, run_dir, work)
+    base_report, tuned_report = compare(args, data_dir, run_dir, work)
+    gate = tuned_report["gate"]["score"]
+    print(
+        f"RESULT base_test_loss={base_report['teacher_forcing']['loss']:.4f} "
+        f"tuned_test_loss={tuned_report['teacher_forcing']['loss']:.4f} "
+        f"gate_auroc={_figure(tuned_report['auroc'].get(gate))}"
+    )
 
 
 if __name__ == "__main__":
