@@ -1,0 +1,219 @@
+"""Inference bench: SmolLM2, greedy, one at a time vs batched, bare generate() vs the worker path.
+
+    python bench/inference.py                       # 8 and 32 prompts, 64 new tokens
+    python bench/inference.py --sizes 8 --new-tokens 16
+
+(a) bare: model.generate() on pre-built prompts, one call per prompt vs one call per batch;
+(b) worker path: tickets.answering.answer_request with ANSWER_BATCH_SIZE=1 vs =N, on tickets
+opened through tickets.lifecycle in a throwaway SQLite database under var/bench/.
+Every path must give the same answers. Pipeline overhead = (worker batched - bare batched)
+/ bare batched. Ends with one `RESULT ...` line.
+"""
+
+import argparse
+import csv
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_CSV = Path("/work/shared/data/seed/distilled_ubuntu_mistral7b.csv")
+BENCH_DIR = ROOT / "var" / "bench"
+WORKER_ID = "bench:0"
+# Opening words of a real question, after the wrapper is gone.
+ASKS = re.compile(r"^(how|what|why|where|which|is|are|can|does|do|should|any|anyone)\b", re.I)
+
+
+def _isolate_environment() -> None:
+    """A throwaway database, and a broker address that refuses at once: the enqueue after
+    commit just logs, and no live worker elsewhere can take the bench's jobs."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    database = BENCH_DIR / "inference.sqlite3"
+    database.unlink(missing_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    os.environ["ASSISTANT_ENGINE"] = "assistant.engine.TransformersEngine"
+    os.environ.setdefault("TORCH_THREADS", "1")
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    sys.path.insert(0, str(ROOT))
+
+
+def real_questions(count: int, path: Path = SEED_CSV) -> list[str]:
+    """User questions from the seed data: unwrapped, asking something, distinct."""
+    found: list[str] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            text = row["prompt"].removeprefix("User:").removesuffix("Assistant:").strip()
+            asks = 25 <= len(text) <= 300 and text.endswith("?") and ASKS.match(text)
+            if asks and text not in found:
+                found.append(text)
+            if len(found) == count:
+                return found
+    raise SystemExit(f"Only {len(found)} questions found in {path}")
+
+
+@dataclass
+class Run:
+    texts: list[str]
+    tokens: int
+    seconds: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds
+
+
+def bare_run(loaded, spec, prompts: list[list[int]], batch_size: int) -> Run:
+    """model.generate() alone, with the engine's options (greedy, raw logits kept)."""
+    import torch
+
+    from assistant.confidence import answer_length
+    from assistant.generation import generation_options, left_padded
+    from assistant.loading import adapter_in_use
+    from assistant.prompting import clean_answer
+
+    texts, tokens, seconds = [], 0, 0.0
+    for start in range(0, len(prompts), batch_size):
+        chunk = prompts[start : start + batch_size]
+        input_ids, attention_mask = left_padded(chunk, loaded.pad_id, loaded.device)
+        began = time.perf_counter()
+        with adapter_in_use(loaded, spec), torch.inference_mode():
+            output = loaded.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                **generation_options(loaded, spec),
+            )
+        seconds += time.perf_counter() - began
+        for row in output.sequences[:, input_ids.shape[1] :].tolist():
+            length = answer_length(row, loaded.eos_ids)
+            tokens += length
+            text = loaded.tokenizer.decode(row[:length], skip_special_tokens=True)
+            texts.append(clean_answer(text, plain=False))
+    return Run(texts, tokens, seconds)
+
+
+def worker_run(version, questions: list[str], batch_size: int) -> Run:
+    """Open one ticket per question, then answer them as the worker does."""
+    from django.contrib.auth import get_user_model
+    from django.test import override_settings
+
+    from tickets import lifecycle
+    from tickets.answering import answer_request
+    from tickets.models import AnswerRequest, AnswerStatus, Message, Role
+
+    requester = get_user_model().objects.create_user(f"bench-{batch_size}-{len(questions)}")
+    tickets = [
+        lifecycle.open_ticket(requester, question, model_version=version) for question in questions
+    ]
+    pending = list(
+        AnswerRequest.objects.filter(ticket__in=tickets, status=AnswerStatus.PENDING)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    assert len(pending) == len(questions), "every ticket must wait for the assistant"
+    answered = 0
+    began = time.perf_counter()
+    with override_settings(ANSWER_BATCH_SIZE=batch_size):
+        for request_id in pending:
+            answered += answer_request(request_id, WORKER_ID)
+    seconds = time.perf_counter() - began
+    assert answered == len(questions), f"answered {answered} of {len(questions)}"
+    answers = {
+        message.ticket_id: message
+        for message in Message.objects.filter(ticket__in=tickets, role=Role.ASSISTANT)
+    }
+    ordered = [answers[ticket.pk] for ticket in tickets]
+    return Run([m.body for m in ordered], sum(m.token_count for m in ordered), seconds)
+
+
+def _prepare_database(new_tokens: int):
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("prepare_models", verbosity=0)
+    from assistant.management.commands.prepare_models import SHIPPED_VERSION
+    from assistant.models import ModelVersion
+
+    version = ModelVersion.objects.get(name=SHIPPED_VERSION)
+    version.generation = {**version.generation, "max_new_tokens": new_tokens}
+    version.save()
+    return version
+
+
+def bench_size(loaded, version, spec, questions: list[str]) -> dict[str, float]:
+    from assistant.generation import prompt_ids
+
+    size = len(questions)
+    prompts = prompt_ids(loaded, spec, [[{"role": "user", "content": q}] for q in questions])
+    figures: dict[str, Run] = {
+        "bare_single": bare_run(loaded, spec, prompts, 1),
+        "bare_batched": bare_run(loaded, spec, prompts, size),
+        "worker_single": worker_run(version, questions, 1),
+        "worker_batched": worker_run(version, questions, size),
+    }
+    reference = figures["bare_single"].texts
+    for name, run in figures.items():
+        mismatches = [
+            i for i, (a, b) in enumerate(zip(run.texts, reference, strict=True)) if a != b
+        ]
+        assert not mismatches, f"{name} differs from bare one-at-a-time at {mismatches}"
+    print(f"\n== {size} prompts (answers identical on all four paths)")
+    for name, run in figures.items():
+        print(
+            f"{name:>15}: {run.seconds:8.2f} s  {run.tokens:5d} tokens  {run.tokens_per_s:7.1f} tok/s"
+        )
+    bare_speedup = figures["bare_single"].seconds / figures["bare_batched"].seconds
+    worker_speedup = figures["worker_single"].seconds / figures["worker_batched"].seconds
+    overhead = (figures["worker_batched"].seconds - figures["bare_batched"].seconds) / figures[
+        "bare_batched"
+    ].seconds
+    print(
+        f"bare speedup {bare_speedup:.2f}x, worker speedup {worker_speedup:.2f}x, "
+        f"pipeline overhead {overhead * 100:.1f}%"
+    )
+    return {"bare_speedup": bare_speedup, "worker_speedup": worker_speedup, "overhead": overhead}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--new-tokens", type=int, default=64)
+    args = parser.parse_args()
+    _isolate_environment()
+    version = _prepare_database(args.new_tokens)
+
+    from assistant.loading import load_spec
+    from assistant.registry import spec_for
+    from assistant.worker import warm_up
+
+    spec = spec_for(version)
+    warm_up(spec)
+    loaded = load_spec(spec)
+    import torch
+
+    print(
+        f"torch threads {torch.get_num_threads()}, device {loaded.device}, "
+        f"{args.new_tokens} new tokens, repetition penalty {spec.repetition_penalty}"
+    )
+    # The first generate() call pays one-off costs; keep them out of every figure.
+    warm_prompts = [[{"role": "user", "content": q}] for q in real_questions(2)]
+    from assistant.generation import prompt_ids
+
+    bare_run(loaded, spec, prompt_ids(loaded, spec, warm_prompts), 2)
+    results = {size: bench_size(loaded, version, spec, real_questions(size)) for size in args.sizes}
+    largest = max(args.sizes)
+    speedups = " ".join(
+        f"batched_speedup_{size}={r['worker_speedup']:.2f}" for size, r in results.items()
+    )
+    print(f"RESULT {speedups} pipeline_overhead_pct={results[largest]['overhead'] * 100:.1f}")
+
+
+if __name__ == "__main__":
+    main()
