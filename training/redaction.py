@@ -9,7 +9,6 @@ looks at it, and a MAC address before the IPv6 rule.
 import ipaddress
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 EMAIL = "EMAIL"
@@ -63,24 +62,29 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b")
 _GITHUB_TOKEN = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})")
 _SLACK_TOKEN = re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")
+# Matched against the lower-cased text: a case-insensitive alternation is ten times slower.
 _CREDENTIAL = re.compile(
     r"(?P<key>\b(?:password|passwd|passphrase|passwort|pwd|pass|pin|"
     r"secret|client_secret|api[_-]?key|apikey|access[_-]?key|token|auth[_-]?token)\b)"
     r"(?P<sep>\s*[:=]\s*|\s+(?:is|was|to)\s+)"
-    r"(?P<quote>[\"']?)(?P<value>[^\s\"',;]+)(?P=quote)",
-    re.IGNORECASE,
+    r"(?P<quote>[\"']?)(?P<value>[^\s\"',;]+)(?P=quote)"
 )
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _MAC = re.compile(
     r"(?<![\w:.-])(?:[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}|"
     r"[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:.-])"
 )
+# Starts with a literal dot, so the engine jumps from dot to dot: a cheap gate for "1a2b.3c4d.5e6f".
+_DOTTED_HEX = re.compile(r"\.[0-9A-Fa-f]{4}\.")
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
     r"(?:%[\w.]+)?(?![\w:])"
 )
 # A dot after the address may end the sentence; "-1ubuntu", "+dfsg", "~rc" mark a version.
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?!\w|\.\d|[-+~]\w)")
+# Boundaries are checked on each match in Python: a look-behind at the start of a pattern
+# stops the regex engine from skipping ahead to the next digit, which triples its cost.
+_IPV4 = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?:/[0-9]{1,2})?")
+_IPV4_AFTER = re.compile(r"\w|\.[0-9]|[-+~]\w")
 _PHONE = re.compile(
     r"(?<![\w+.-])(?:"
     r"\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}"  # +44 20 7946 0958
@@ -96,7 +100,6 @@ _VERSION_WORDS = re.compile(
     r"\b(?:version|ver\.?|release|build|kernel|firmware)\s*$", re.IGNORECASE
 )
 _AWS_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA")
-_CREDENTIAL_WORDS = ("pass", "pwd", "secret", "key", "token", "pin")
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -125,9 +128,9 @@ def _urls(text: str, report: RedactionReport) -> str:
 def _tokens(text: str, report: RedactionReport) -> str:
     if "eyJ" in text:
         text = _count_sub(_JWT, placeholder(SECRET), text, report, SECRET)
-    if any(prefix in text for prefix in _AWS_PREFIXES):
+    if "A" in text and any(prefix in text for prefix in _AWS_PREFIXES):
         text = _count_sub(_AWS_KEY_ID, placeholder(SECRET), text, report, SECRET)
-    if "gh" in text:
+    if "_" in text and "gh" in text:
         text = _count_sub(_GITHUB_TOKEN, placeholder(SECRET), text, report, SECRET)
     if "xox" in text:
         text = _count_sub(_SLACK_TOKEN, placeholder(SECRET), text, report, SECRET)
@@ -136,21 +139,35 @@ def _tokens(text: str, report: RedactionReport) -> str:
 
 def _credentials(text: str, report: RedactionReport) -> str:
     lowered = text.lower()
-    if not any(word in lowered for word in _CREDENTIAL_WORDS):
+    if not (
+        "pass" in lowered
+        or "pwd" in lowered
+        or "secret" in lowered
+        or "key" in lowered
+        or "token" in lowered
+        or "pin" in lowered
+    ):
         return text
-
-    def replace(match: re.Match) -> str:
+    if len(lowered) != len(text):
+        # A few characters change length when lower-cased; keep positions aligned.
+        lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    pieces = []
+    done = 0
+    for match in _CREDENTIAL.finditer(lowered):
         value = match.group("value")
         worded = match.group("sep").strip(" :=") != ""
         # "my password is expired": after "is" only a value with a digit or symbol counts.
         if value.startswith("[") or (worded and value.isalpha()):
-            return match.group(0)
-        key = match.group("key").lower()
-        kind = PASSWORD if key.startswith(("pass", "pwd", "pin")) else SECRET
+            continue
+        kind = PASSWORD if match.group("key").startswith(("pass", "pwd", "pin")) else SECRET
         report.add(kind)
-        return f"{match.group('key')}{match.group('sep')}{placeholder(kind)}"
-
-    return _CREDENTIAL.sub(replace, text)
+        pieces.append(text[done : match.start("quote")])
+        pieces.append(placeholder(kind))
+        done = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def _emails(text: str, report: RedactionReport) -> str:
@@ -160,7 +177,7 @@ def _emails(text: str, report: RedactionReport) -> str:
 
 
 def _macs(text: str, report: RedactionReport) -> str:
-    if ":" not in text and "-" not in text and "." not in text:
+    if text.count(":") < 5 and text.count("-") < 5 and not _DOTTED_HEX.search(text):
         return text
     return _count_sub(_MAC, placeholder(MAC), text, report, MAC)
 
@@ -189,14 +206,19 @@ def _is_ipv6(candidate: str) -> bool:
 
 
 def _ipv4(text: str, report: RedactionReport) -> str:
-    if "." not in text:
+    if text.count(".") < 3:
         return text
 
     def replace(match: re.Match) -> str:
         candidate = match.group(0)
+        start, end = match.span()
         address = candidate.split("/", 1)[0]
-        before = text[max(0, match.start() - 20) : match.start()]
-        if not _is_ipv4(address) or _VERSION_WORDS.search(before):
+        if (
+            (start and (text[start - 1].isalnum() or text[start - 1] in "._"))
+            or _IPV4_AFTER.match(text, end)
+            or not _is_ipv4(address)
+            or _VERSION_WORDS.search(text[max(0, start - 20) : start])
+        ):
             return candidate
         report.add(IPV4)
         return placeholder(IPV4)
@@ -268,40 +290,30 @@ def _count_sub(
     return text
 
 
-_RULES: tuple[Callable[[str, RedactionReport], str], ...] = (
-    _private_keys,
-    _urls,
-    _tokens,
-    _credentials,
-    _emails,
-    _macs,
-    _ipv6,
-    _ipv4,
-    _phones,
-    _long_secrets,
-)
-_NEEDS_DIGIT = {_macs, _ipv6, _ipv4, _phones}
-
-
 def redact(text: str, report: RedactionReport | None = None) -> str:
     """`text` with every recognised secret or personal datum replaced by a typed placeholder."""
     if report is None:
         report = RedactionReport()
     if not text:
         return text
-    has_digit = _has_digit(text)
-    long_enough = len(text) >= 32
-    for rule in _RULES:
-        if rule in _NEEDS_DIGIT and not has_digit:
-            continue
-        if rule is _long_secrets and not long_enough:
-            continue
-        text = rule(text, report)
+    text = _private_keys(text, report)
+    text = _urls(text, report)
+    text = _tokens(text, report)
+    text = _credentials(text, report)
+    text = _emails(text, report)
+    digits = _digit_count(text)
+    if digits:
+        text = _macs(text, report)
+        text = _ipv6(text, report)
+        text = _ipv4(text, report)
+        if digits >= 7:
+            text = _phones(text, report)
+        if len(text) >= 32:
+            text = _long_secrets(text, report)
     return text
 
 
-_DIGITS = frozenset("0123456789")
-
-
-def _has_digit(text: str) -> bool:
-    return not _DIGITS.isdisjoint(text)
+def _digit_count(text: str) -> int:
+    # Deleting digits from the UTF-8 bytes is the cheapest count Python offers (under 1 us).
+    encoded = text.encode()
+    return len(encoded) - len(encoded.translate(None, b"0123456789"))
