@@ -177,3 +177,56 @@ def test_it_registers_without_a_base_version(tmp_path: Path) -> None:
     version = register_adapter(result, None, "from-path")
     assert version.parent is None and version.quantization == "4bit"
     assert version.system_prompt == "Be brief." and not version.enabled
+
+
+@pytest.mark.django_db
+def test_it_trains_from_a_named_version_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.management import call_command
+
+    from assistant.models import ModelVersion
+    from tests.factories import ModelVersionFactory
+    from training.management.commands import train_adapter as command
+
+    seen = []
+
+    def fake_train(config: TrainConfig) -> TrainingResult:
+        seen.append(config)
+        return TrainingResult(str(tmp_path / "adapter"), 1.0, 1, 0.1, False, config=vars(config))
+
+    monkeypatch.setattr(command, "train_adapter", fake_train)
+    base = ModelVersionFactory(name="smol", prompt_format="plain", system_prompt="Be brief.")
+    call_command(
+        "train_adapter",
+        "--version",
+        "smol",
+        "--train",
+        "t.jsonl",
+        "--validation",
+        "v.jsonl",
+        "--out",
+        str(tmp_path),
+        "--rank",
+        "4",
+        "--target-modules",
+        "q_proj,v_proj",
+        "--max-steps",
+        "3",
+        "--load-in-4bit",
+        "--name",
+        "smol-tuned",
+    )
+    config = seen[0]
+    assert (config.base_model_path, config.rank, config.max_steps, config.load_in_4bit) == (
+        base.base_model_path,
+        4,
+        3,
+        True,
+    )
+    assert (config.target_modules, config.prompt_format, config.system_prompt) == (
+        "q_proj,v_proj",
+        "plain",
+        "Be brief.",
+    )
+    assert ModelVersion.objects.get(name="smol-tuned").parent == base
