@@ -1,0 +1,76 @@
+"""Managers' review of training examples: approve, edit or reject, and the draft/fix diff."""
+
+import difflib
+import re
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from .models import ReviewState, TrainingExample
+
+# Words and the whitespace after them: a diff by words reads like an editor's marks.
+_WORDS = re.compile(r"\S+\s*|\s+")
+
+
+def set_state(
+    examples: QuerySet[TrainingExample] | Iterable[TrainingExample],
+    state: str,
+    reviewer: AbstractBaseUser,
+) -> int:
+    """Approve, reject or send back to pending; records who reviewed and when."""
+    if state not in ReviewState.values:
+        raise ValueError(f"unknown review state {state!r}")
+    if not isinstance(examples, QuerySet):
+        examples = TrainingExample.objects.filter(pk__in=[e.pk for e in examples])
+    reviewed_by = None if state == ReviewState.PENDING else reviewer
+    reviewed_at = None if state == ReviewState.PENDING else timezone.now()
+    return examples.update(review_state=state, reviewer=reviewed_by, reviewed_at=reviewed_at)
+
+
+def approve(examples: QuerySet[TrainingExample], reviewer: AbstractBaseUser) -> int:
+    return set_state(examples, ReviewState.APPROVED, reviewer)
+
+
+def reject(examples: QuerySet[TrainingExample], reviewer: AbstractBaseUser) -> int:
+    return set_state(examples, ReviewState.REJECTED, reviewer)
+
+
+def edit_correction(
+    example: TrainingExample,
+    correction: str,
+    reviewer: AbstractBaseUser,
+    state: str = ReviewState.APPROVED,
+) -> TrainingExample:
+    """A manager rewrites the agent's answer; an edited example is approved unless told."""
+    example.correction = correction
+    example.review_state = state
+    example.reviewer = reviewer
+    example.reviewed_at = timezone.now()
+    example.save(update_fields=["correction", "review_state", "reviewer", "reviewed_at"])
+    return example
+
+
+def correction_diff_html(draft: str, correction: str) -> SafeString:
+    """The draft turned into the correction, word by word: <del> removed, <ins> added.
+
+    Every piece of text is escaped before the marks go round it, so a draft or answer
+    holding HTML shows as text.
+    """
+    if not draft:
+        return mark_safe(f'<ins class="diff-ins">{escape(correction)}</ins>')
+    old, new = _WORDS.findall(draft), _WORDS.findall(correction)
+    parts = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            parts.append(escape("".join(old[a1:a2])))
+            continue
+        if op in ("delete", "replace"):
+            parts.append(f'<del class="diff-del">{escape("".join(old[a1:a2]))}</del>')
+        if op in ("insert", "replace"):
+            parts.append(f'<ins class="diff-ins">{escape("".join(new[b1:b2]))}</ins>')
+    return mark_safe("".join(parts))  # noqa: S308  every piece above is escaped
