@@ -5,6 +5,7 @@ tickets of 5 messages each, then times requests through Django's test client:
 
     python bench/pages.py                    # 100,000 tickets, 40 timed requests per page
     python bench/pages.py --tickets 20000 --repeat 20
+    python bench/pages.py --reuse            # time again without re-seeding
 
 The last line is `RESULT changelist_p95_ms=... list_p95_ms=... chat_p95_ms=...`.
 """
@@ -34,13 +35,17 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=1000, help="requesters besides the heavy one")
     parser.add_argument("--agents", type=int, default=8, help="agents the tickets spread over")
     parser.add_argument("--repeat", type=int, default=40, help="timed requests per page")
+    parser.add_argument(
+        "--reuse", action="store_true", help="time the database seeded by an earlier run"
+    )
     return parser.parse_args()
 
 
-def _setup_django() -> None:
+def _setup_django(reuse: bool) -> None:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{DB_FILE}{suffix}").unlink(missing_ok=True)
+    if not reuse:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{DB_FILE}{suffix}").unlink(missing_ok=True)
     # Before django.setup(): the settings read these once.
     os.environ["HELPDESK_VAR_DIR"] = str(BENCH_DIR)
     os.environ["DATABASE_URL"] = f"sqlite:///{DB_FILE}"
@@ -100,8 +105,22 @@ def _seed(tickets: int, users: int, agents: int) -> dict[str, object]:
             Message.objects.bulk_create(m for t in batch for m in _conversation(t, version))
     seconds = time.perf_counter() - started
     print(f"seeded {tickets:,} tickets and {5 * tickets:,} messages in {seconds:.1f} s")
-    heavy_ticket = Ticket.objects.filter(requester=heavy).order_by("-pk").first()
-    return {"heavy": heavy, "agent": agent_users[0], "chat_ticket": heavy_ticket}
+    return _people()
+
+
+def _people() -> dict[str, object]:
+    from django.contrib.auth import get_user_model
+
+    from tickets.models import Ticket
+
+    users = get_user_model().objects
+    heavy = users.get(username="heavy")
+    print(f"{Ticket.objects.count():,} tickets, {heavy.tickets.count():,} of them the heavy user's")
+    return {
+        "heavy": heavy,
+        "agent": users.get(username="agent0"),
+        "chat_ticket": Ticket.objects.filter(requester=heavy).order_by("-pk").first(),
+    }
 
 
 def _conversation(ticket, version):
@@ -162,11 +181,14 @@ def _p95(values: list[float]) -> float:
 
 def main() -> None:
     args = _parse()
-    _setup_django()
+    _setup_django(args.reuse and DB_FILE.exists())
     from django.test import Client
     from django.urls import reverse
 
-    seeded = _seed(args.tickets, args.users, args.agents)
+    if args.reuse and DB_FILE.exists():
+        seeded = _people()
+    else:
+        seeded = _seed(args.tickets, args.users, args.agents)
     chat_ticket = seeded["chat_ticket"]
     changelist = reverse("admin:tickets_ticket_changelist")
     pages = {
