@@ -143,6 +143,11 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         views = [
             path(
+                "evaluation/",
+                self.admin_site.admin_view(self.evaluation_index_view),
+                name="training_evaluation_index",
+            ),
+            path(
                 "evaluation/<int:version_id>/",
                 self.admin_site.admin_view(self.evaluation_report_view),
                 name="training_evaluation_report",
@@ -154,6 +159,27 @@ class TrainingRunAdmin(admin.ModelAdmin):
             ),
         ]
         return views + super().get_urls()
+
+    def evaluation_index_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        evaluated = [
+            v for v in ModelVersion.objects.order_by("-updated_at") if v.evaluation.get("report")
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Model evaluations",
+            "rows": [
+                (
+                    v,
+                    v.evaluation.get("summary", {}),
+                    reverse("admin:training_evaluation_report", args=[v.pk]),
+                )
+                for v in evaluated
+            ],
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/training/evaluation_index.html", context)
 
     def evaluation_report_view(self, request: HttpRequest, version_id: int) -> HttpResponse:
         version = _evaluated_version(request, self, version_id)

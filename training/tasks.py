@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -71,6 +72,7 @@ def _train(run: TrainingRun) -> tuple[Any, Any]:
     options = dict(run.config)
     name = options.pop("name", "")
     options.setdefault("out_dir", str(_default_out_dir(run)))
+    options.setdefault("torch_threads", settings.TORCH_THREADS)
     if run.base_version is not None:
         config = config_for_version(run.base_version, **options)
     else:
@@ -82,8 +84,6 @@ def _train(run: TrainingRun) -> tuple[Any, Any]:
 
 
 def _default_out_dir(run: TrainingRun) -> Any:
-    from django.conf import settings
-
     return settings.MODELS_DIR / "adapters" / f"run-{run.pk}"
 
 

@@ -105,6 +105,10 @@ def test_it_evaluates_a_version_stores_the_report_and_shows_it_to_staff(
         == 404
     )
 
+    index = client.get("/admin/training/trainingrun/evaluation/")
+    assert index.status_code == 200 and b"smol" in index.content
+    assert b"Evaluations" in client.get("/admin/training/trainingrun/").content
+
     client.force_login(user)
     denied = client.get(f"/admin/training/trainingrun/evaluation/{version.pk}/reliability.png")
     assert denied.status_code == 302  # a non-staff user is sent to the admin login

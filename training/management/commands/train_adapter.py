@@ -2,6 +2,7 @@
 
 from dataclasses import fields
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assistant.models import ModelVersion
@@ -48,6 +49,7 @@ class Command(BaseCommand):
             if f.name in options and options[f.name] is not None
         }
         overrides.update(train_path=options["train"], validation_path=options["validation"])
+        overrides.setdefault("torch_threads", settings.TORCH_THREADS)
         if version is not None:
             overrides.setdefault("prompt_format", version.prompt_format)
             overrides.setdefault("system_prompt", version.system_prompt)
