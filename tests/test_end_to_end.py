@@ -1,7 +1,6 @@
 """The whole answer path with the real SmolLM2 on a real Celery worker and real Redis."""
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from assistant.management.commands.prepare_models import register_shipped_model
