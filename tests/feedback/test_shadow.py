@@ -1,0 +1,92 @@
+import pytest
+from django.core.management import call_command
+
+from assistant.models import ModelVersion
+from tests.factories import ModelVersionFactory
+from tests.feedback.helpers import make_example
+from training.models import ReviewState, ShadowComparison
+from training.shadow import run_shadow_comparison
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_engine(settings):
+    settings.ASSISTANT_ENGINE = "assistant.fake.DeterministicEngine"
+
+
+def _adapter_answers_win(answers, references):
+    # The deterministic engine names the adapter it answered with; the agents "agree" with it.
+    return [0.9 if "Answer from v" in a else 0.3 for a in answers]
+
+
+@pytest.fixture
+def versions():
+    active = ModelVersionFactory(name="active")
+    active.make_default()
+    candidate = ModelVersionFactory(name="candidate", adapter_path="/nonexistent/adapter")
+    return ModelVersion.objects.get(pk=active.pk), candidate
+
+
+def test_it_compares_both_versions_on_recent_corrections(versions):
+    active, candidate = versions
+    for day in range(3):
+        make_example(day=day, state=ReviewState.PENDING)
+    make_example(day=4, state=ReviewState.REJECTED)
+
+    comparison = run_shadow_comparison(candidate, limit=10, similarity=_adapter_answers_win)
+
+    report = comparison.report
+    assert comparison.active == active
+    assert report["examples"] == 3
+    assert report["candidate"]["similarity_mean"] == pytest.approx(0.9)
+    assert report["active"]["similarity_mean"] == pytest.approx(0.3)
+    assert report["candidate"]["loss"] is None  # no real weights behind the test versions
+    assert report["candidate"]["escalation_share"] == 0.0
+    assert comparison.candidate_not_worse is True
+    sample = report["samples"][0]
+    assert sample["candidate"]["text"].startswith(f"Answer from v{candidate.pk}")
+    assert sample["active"]["text"].startswith("Answer from base")
+
+
+def test_a_candidate_further_from_the_agents_is_worse(versions):
+    active, candidate = versions
+    make_example(day=0)
+
+    comparison = run_shadow_comparison(
+        active, active=candidate, limit=5, similarity=_adapter_answers_win
+    )
+
+    assert comparison.candidate_not_worse is False
+    assert "answers further from the agents' answers" in comparison.report["verdict"]
+
+
+def test_it_counts_the_share_each_would_escalate(versions):
+    active, candidate = versions
+    make_example(day=0, question="[low] printer jam")
+    make_example(day=1, question="vpn down")
+
+    comparison = run_shadow_comparison(candidate, limit=5, similarity=_adapter_answers_win)
+
+    assert comparison.report["candidate"]["escalation_share"] == pytest.approx(0.5)
+    assert comparison.report["candidate"]["gate_auroc"] is None  # every answer "good"
+
+
+def test_the_command_runs_a_comparison(versions, monkeypatch):
+    active, candidate = versions
+    make_example(day=0)
+    monkeypatch.setattr("training.shadow._minilm_similarity", _adapter_answers_win)
+
+    call_command("shadow_eval", "--candidate", "candidate", "--limit", "3")
+
+    assert ShadowComparison.objects.get().candidate == candidate
+
+
+@pytest.mark.slow
+def test_it_measures_similarity_with_minilm(versions):
+    active, candidate = versions
+    make_example(day=0, question="vpn down", correction="Answer from base to: vpn down")
+
+    comparison = run_shadow_comparison(candidate, limit=1)
+
+    assert comparison.report["active"]["similarity_mean"] > 0.8

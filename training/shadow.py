@@ -1,0 +1,202 @@
+"""Shadow comparison: a candidate and the active version answer the same corrected tickets.
+
+Both answer the latest corrected questions (with their context) through the assistant's
+engine; the agents' answers are the references. For each version: MiniLM similarity to the
+agents' answers, completion-only loss of those answers under the model, the share the gate
+would escalate, and how well the confidence tells good answers (similarity at the bar) from
+bad (AUROC). The candidate is "not worse" when none of these is worse beyond a tolerance.
+"""
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+
+from assistant.models import ModelVersion
+from assistant.registry import get_engine, spec_for
+
+from . import metrics
+from .evaluation import DEFAULT_GOOD_BAR
+from .models import ReviewState, ShadowComparison, TrainingExample
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 50  # recent corrected tickets per comparison: minutes on two CPU cores
+SIMILARITY_TOLERANCE = 0.02  # mean cosine the candidate may lose and still count as not worse
+LOSS_TOLERANCE = 0.02  # nats of completion loss the candidate may add
+ESCALATION_TOLERANCE = 0.10  # extra share of tickets the candidate may hand to people
+SAMPLES_KEPT = 20  # side-by-side answers stored with the report
+
+Similarity = Callable[[list[str], list[str]], list[float]]
+
+
+class NoActiveVersion(Exception):
+    """There is no default version to compare the candidate with."""
+
+
+def recent_corrections(limit: int = DEFAULT_LIMIT) -> list[TrainingExample]:
+    """The latest corrected questions that a reviewer has not rejected, newest first."""
+    return list(
+        TrainingExample.objects.exclude(review_state=ReviewState.REJECTED)
+        .exclude(correction="")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def conversation_for(example: TrainingExample) -> list[dict[str, str]]:
+    return [*example.context, {"role": "user", "content": example.question}]
+
+
+def run_shadow_comparison(
+    candidate: ModelVersion,
+    active: ModelVersion | None = None,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    user: AbstractBaseUser | None = None,
+    similarity: Similarity | None = None,
+    good_bar: float = DEFAULT_GOOD_BAR,
+) -> ShadowComparison:
+    """Compare `candidate` with `active` (the default version) and store the report."""
+    active = active or ModelVersion.default()
+    if active is None:
+        raise NoActiveVersion("No default version to compare with.")
+    examples = recent_corrections(limit)
+    conversations = [conversation_for(e) for e in examples]
+    references = [e.correction for e in examples]
+    similarity = similarity or _minilm_similarity
+    sides = {
+        "candidate": _side(candidate, conversations, references, similarity, good_bar),
+        "active": _side(active, conversations, references, similarity, good_bar),
+    }
+    not_worse, reasons = judge(sides["candidate"], sides["active"])
+    report = {
+        "examples": len(examples),
+        "example_ids": [e.pk for e in examples],
+        "good_bar": good_bar,
+        "candidate": {k: v for k, v in sides["candidate"].items() if k != "answers"},
+        "active": {k: v for k, v in sides["active"].items() if k != "answers"},
+        "verdict": reasons,
+        "samples": _samples(examples, sides),
+    }
+    return ShadowComparison.objects.create(
+        candidate=candidate,
+        active=active,
+        report=report,
+        candidate_not_worse=not_worse,
+        created_by=user,
+    )
+
+
+def judge(candidate: dict[str, Any], active: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Not worse on similarity, loss (when both have one) and escalations; the reasons why."""
+    reasons = []
+    if candidate["examples"] == 0:
+        return False, ["no corrected tickets to compare on"]
+    if candidate["similarity_mean"] < active["similarity_mean"] - SIMILARITY_TOLERANCE:
+        reasons.append("answers further from the agents' answers")
+    if (
+        candidate["loss"] is not None
+        and active["loss"] is not None
+        and candidate["loss"] > active["loss"] + LOSS_TOLERANCE
+    ):
+        reasons.append("higher loss on the agents' answers")
+    if candidate["escalation_share"] > active["escalation_share"] + ESCALATION_TOLERANCE:
+        reasons.append("escalates more tickets")
+    return not reasons, reasons or ["not worse on any measure"]
+
+
+def _side(
+    version: ModelVersion,
+    conversations: list[list[dict[str, str]]],
+    references: list[str],
+    similarity: Similarity,
+    good_bar: float,
+) -> dict[str, Any]:
+    generations = _generate(version, conversations)
+    answers = [g.text for g in generations]
+    confidences = [_gate_score(version, g) for g in generations]
+    similarities = similarity(answers, references) if answers else []
+    good = [s >= good_bar for s in similarities]
+    escalated = [c < version.gate_threshold for c in confidences]
+    return {
+        "version": version.name,
+        "examples": len(answers),
+        "similarity_mean": _mean(similarities),
+        "good_share": _mean(good),
+        "loss": _completion_loss(version, conversations, references),
+        "escalation_share": _mean(escalated),
+        "gate": {"score": version.gate_score, "threshold": version.gate_threshold},
+        "gate_auroc": metrics.auroc(confidences, good) if answers else None,
+        "confidence_mean": _mean(confidences),
+        "answers": [
+            {"text": a, "confidence": c, "similarity": s}
+            for a, c, s in zip(answers, confidences, similarities, strict=True)
+        ],
+    }
+
+
+def _generate(version: ModelVersion, conversations: list[list[dict[str, str]]]) -> list[Any]:
+    engine = get_engine()
+    spec = spec_for(version)
+    generations = []
+    for start in range(0, len(conversations), settings.ANSWER_BATCH_SIZE):
+        generations.extend(
+            engine.generate(spec, conversations[start : start + settings.ANSWER_BATCH_SIZE])
+        )
+    return generations
+
+
+def _gate_score(version: ModelVersion, generation: Any) -> float:
+    if version.gate_score in generation.scores:
+        return float(generation.scores[version.gate_score])
+    probs = generation.token_probs or [0.0]
+    return sum(probs) / len(probs)
+
+
+def _completion_loss(
+    version: ModelVersion, conversations: list[list[dict[str, str]]], references: list[str]
+) -> float | None:
+    """Loss of the agents' answers under the version's weights; None without real weights
+    (the deterministic test engine's versions point at no model folder)."""
+    if not conversations or not Path(version.base_model_path, "config.json").exists():
+        return None
+    from .evaluation import teacher_forced_loss
+
+    answered = [
+        [*c, {"role": "assistant", "content": r}]
+        for c, r in zip(conversations, references, strict=True)
+    ]
+    try:
+        return float(teacher_forced_loss(spec_for(version), answered)["loss"])
+    except Exception:  # a broken adapter must not hide the rest of the comparison
+        log.exception("Completion loss failed for %s", version.name)
+        return None
+
+
+def _minilm_similarity(answers: list[str], references: list[str]) -> list[float]:
+    from .embeddings import pairwise_cosine
+
+    return pairwise_cosine(answers, references)
+
+
+def _samples(examples: list[TrainingExample], sides: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for i, example in enumerate(examples[:SAMPLES_KEPT]):
+        rows.append(
+            {
+                "example_id": example.pk,
+                "ticket_id": example.ticket_id,
+                "question": example.question,
+                "agent_answer": example.correction,
+                "candidate": sides["candidate"]["answers"][i],
+                "active": sides["active"]["answers"][i],
+            }
+        )
+    return rows
+
+
+def _mean(values: list[float] | list[bool]) -> float:
+    return float(sum(values) / len(values)) if values else 0.0
