@@ -70,3 +70,17 @@ def start_worker(redis_url, transactional_db, tmp_path):
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def smollm2(transactional_db, settings):
+    """The shipped SmolLM2 registered as the default version, with short answers."""
+    from assistant.management.commands.prepare_models import register_shipped_model
+    from assistant.prepare import ensure_smollm2
+
+    settings.ASSISTANT_ENABLED = True
+    version, _ = register_shipped_model(ensure_smollm2(settings.MODELS_DIR))
+    # Short answers keep the suite quick on two cores; the gate works the same.
+    version.generation = {"max_new_tokens": 24, "repetition_penalty": 1.1}
+    version.save()
+    return version

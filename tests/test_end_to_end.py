@@ -3,23 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from assistant.management.commands.prepare_models import register_shipped_model
 from assistant.models import ModelVersion
-from assistant.prepare import ensure_smollm2
 from tests.live import wait_until
 from tickets.models import EscalationReason, Message, Role, Status, Ticket
 
 pytestmark = [pytest.mark.slow]
-
-
-@pytest.fixture
-def smollm2(transactional_db, settings) -> ModelVersion:
-    settings.ASSISTANT_ENABLED = True
-    version, _ = register_shipped_model(ensure_smollm2(settings.MODELS_DIR))
-    # Short answers keep the suite quick on two cores; the gate works the same.
-    version.generation = {"max_new_tokens": 24, "repetition_penalty": 1.1}
-    version.save()
-    return version
 
 
 def _settled(ticket_id: int) -> Ticket | None:
