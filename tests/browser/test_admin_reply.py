@@ -20,8 +20,13 @@ def test_it_shows_the_agents_admin_reply_in_the_users_open_chat(
     user_page.evaluate("window.__helpdeskMarker = 'no reload'")
     expect(user_page.locator(".bubble-row.mine")).to_contain_text("shared drive S:")
 
-    change_url = f"/admin/tickets/ticket/{ticket.pk}/change/"
-    agent_page = sign_in(new_browser_page(), live_server, agent.username, next_path=change_url)
+    agent_page = sign_in(
+        new_browser_page(), live_server, agent.username, next_path="/admin/tickets/ticket/"
+    )
+    expect(agent_page.locator("#result_list")).to_contain_text("shared drive S:")
+    expect(agent_page.locator(".ws-availability")).to_contain_text("You are available")
+    save_screenshot(agent_page, "admin_changelist")
+    agent_page.click(f"#result_list a[href$='/{ticket.pk}/change/']")
     expect(agent_page.locator(".ws-conversation")).to_contain_text("shared drive S:")
     agent_page.fill("#id_body", "I've re-mapped **S:** for you: please sign out and back in.")
     agent_page.select_option("#id_reason", "no_draft")
