@@ -9,6 +9,7 @@ admin.site.site_title = "Helpdesk admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("manage/", include("training.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("tickets.urls")),
