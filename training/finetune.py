@@ -357,8 +357,9 @@ def train_adapter(config: TrainConfig, progress: Progress | None = None) -> Trai
         train_curve.append((step, step_loss))
         bar.update(1)
         bar.set_postfix(loss=f"{step_loss:.3f}")
-        if step % config.eval_every == 0 or step == total_steps:
-            val_loss = _validate(model, validation_set, config.batch_size, pad_id)
+        due = step % config.eval_every == 0 or step == total_steps
+        if validation_set and due:
+            val_loss, _ = answer_loss(model, validation_set, config.batch_size, pad_id)
             val_curve.append((step, val_loss))
             if val_loss < best_val:
                 best_val, evals_since_best = val_loss, 0
@@ -429,18 +430,12 @@ def _optimizer_step(
     return total / max(tokens, 1)
 
 
-def _validate(model: Any, examples: list[EncodedExample], batch_size: int, pad_id: int) -> float:
-    if not examples:
-        return float("nan")
-    loss, _ = answer_loss(model, examples, batch_size, pad_id)
-    return loss
-
-
 def save_run_files(result: TrainingResult, out_dir: Path) -> None:
     """config.json, metrics.json and loss_curve.png beside the adapter."""
     (out_dir / "config.json").write_text(json.dumps(result.config, indent=2))
     metrics = {
-        "best_val_loss": result.best_val_loss,
+        # No validation set leaves it infinite, which JSON cannot hold.
+        "best_val_loss": result.best_val_loss if math.isfinite(result.best_val_loss) else None,
         "steps": result.steps,
         "seconds": result.seconds,
         "stopped_early": result.stopped_early,
