@@ -150,6 +150,8 @@ def test_it_lets_a_manager_start_a_run_from_the_admin(
     monkeypatch.setattr(run_training, "delay", lambda run_id: enqueued.append(run_id))
     base = ModelVersionFactory()
     client.force_login(manager)
+    form = client.get("/admin/training/trainingrun/add/")
+    assert form.status_code == 200 and b"validation_path" in form.content
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/admin/training/trainingrun/add/",
@@ -168,3 +170,5 @@ def test_it_lets_a_manager_start_a_run_from_the_admin(
     assert run.config["max_steps"] == 30 and run.started_by == manager and enqueued == [run.pk]
     page = client.get("/admin/training/trainingrun/")
     assert b"0%" in page.content and b"pending" in page.content.lower()
+    detail = client.get(f"/admin/training/trainingrun/{run.pk}/change/")
+    assert detail.status_code == 200 and b"var/data/train.jsonl" in detail.content
