@@ -179,7 +179,10 @@ class TrainingExampleAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: TrainingExample, form: forms.ModelForm, change: bool
     ) -> None:
         if "correction" in form.changed_data:
-            edit_correction(obj, obj.correction, request.user, state=obj.review_state)
+            # An edit is a review: approved, unless the manager chose a state as well.
+            chosen = "review_state" in form.changed_data
+            state = obj.review_state if chosen else ReviewState.APPROVED
+            edit_correction(obj, obj.correction, request.user, state=state)
             return
         if "review_state" in form.changed_data:
             set_state([obj], obj.review_state, request.user)
