@@ -4,6 +4,7 @@ Every figure is one aggregate query (a dozen in all, whatever the number of tick
 charts are SVG strings built here, so the page needs no JavaScript and no CDN.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -292,7 +293,15 @@ def _svg(box: Box, title: str, body: list[str]) -> SafeString:
     return mark_safe(head + "".join(body) + "</svg>")  # every label went through escape()
 
 
-def _axes(box: Box, top_value: float, fmt: str = "{:.0f}") -> list[str]:
+def _nice_top(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten at or above `value`: round ticks."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
+
+
+def _axes(box: Box, top_value: float, fmt: str = "{:g}") -> list[str]:
     parts = []
     for step in range(5):
         value = top_value * step / 4
@@ -324,7 +333,7 @@ def grouped_bars(
 ) -> SafeString:
     """Bars side by side per label, one colour per series."""
     box = box or Box()
-    top_value = max([v for values in series.values() for v in values] + [1])
+    top_value = _nice_top(max([v for values in series.values() for v in values] + [1]))
     slot = box.plot_w / max(len(labels), 1)
     bar_w = slot * 0.8 / max(len(series), 1)
     parts = _axes(box, top_value)
@@ -357,13 +366,13 @@ def lines(
     labels: list[str],
     series: dict[str, list[float | None]],
     top_value: float | None = None,
-    fmt: str = "{:.0f}",
+    fmt: str = "{:g}",
     box: Box | None = None,
 ) -> SafeString:
     """One polyline per series over evenly spaced labels; gaps where a value is None."""
     box = box or Box()
     numbers = [v for values in series.values() for v in values if v is not None]
-    top_value = top_value or max(numbers + [1])
+    top_value = top_value or _nice_top(max(numbers + [1]))
     slot = box.plot_w / max(len(labels), 1)
     parts = _axes(box, top_value, fmt)
     for s, (name, values) in enumerate(series.items()):
@@ -390,7 +399,7 @@ def lines(
 
 def horizontal_bars(title: str, rows: list[tuple[str, float]], fmt: str = "{:g}") -> SafeString:
     height = 24 * max(len(rows), 1) + 16
-    box = Box(height=height, left=170, bottom=8)
+    box = Box(height=height, left=170, right=64, bottom=8)  # room for the value after a bar
     top_value = max([v for _, v in rows] + [1])
     parts = []
     for i, (label, value) in enumerate(rows):
