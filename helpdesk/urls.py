@@ -6,6 +6,8 @@ from django.urls import include, path
 
 admin.site.site_header = "Helpdesk: agents and managers"
 admin.site.site_title = "Helpdesk admin"
+# The sidebar repeats the app list on every page: half the changelist's rendering time.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("admin/", admin.site.urls),

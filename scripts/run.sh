@@ -26,7 +26,7 @@ start_service celery -A helpdesk worker -B -s var/celerybeat-schedule -Q inferen
   --concurrency 1 --pool prefork --loglevel INFO
 
 start_service gunicorn helpdesk.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
-  --access-logfile - --graceful-timeout 5
+  --keep-alive 10 --access-logfile - --graceful-timeout 5
 
 echo
 echo "Helpdesk running at http://127.0.0.1:$PORT/  (admin: http://127.0.0.1:$PORT/admin/)"
