@@ -295,6 +295,9 @@ def main() -> None:
                     "2",
                     "--threads",
                     "8",
+                    # Longer than the 2 s poll, so a reused connection is never closed under it.
+                    "--keep-alive",
+                    "10",
                 ],
                 env,
                 "web.log",
