@@ -141,7 +141,9 @@ def test_it_gives_up_after_the_worker_died_too_often(user, agent, version, setti
 
 def test_sweep_requeues_answers_that_were_never_enqueued(user, version, monkeypatch):
     sent = []
-    monkeypatch.setattr("tickets.tasks.enqueue_answer", lambda request_id: sent.append(request_id) or True)
+    monkeypatch.setattr(
+        "tickets.tasks.enqueue_answer", lambda request_id: sent.append(request_id) or True
+    )
     ticket = lifecycle.open_ticket(user, "Mouse")
     request = _only_request(ticket)
     later = timezone.now() + timezone.timedelta(seconds=90)
@@ -166,7 +168,9 @@ def test_sweep_resets_running_answers_of_lost_workers(user, version, settings):
     ticket = lifecycle.open_ticket(user, "Monitor")
     request = _only_request(ticket)
     AnswerRequest.objects.filter(pk=request.pk).update(
-        status=AnswerStatus.RUNNING, claimed_by="elsewhere:1", attempts=1,
+        status=AnswerStatus.RUNNING,
+        claimed_by="elsewhere:1",
+        attempts=1,
         claimed_at=timezone.now(),
     )
     later = timezone.now() + timezone.timedelta(seconds=settings.ANSWER_HARD_TIME_LIMIT_S + 31)
