@@ -65,6 +65,12 @@ class ModelVersion(models.Model):
         max_length=24, choices=ConfidenceScore.choices, default=ConfidenceScore.MEAN_TOP
     )
     gate_threshold = models.FloatField(default=0.75)
+    queue = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Celery queue of the workers that serve this version; blank for the shared "
+        "inference queue.",
+    )
     enabled = models.BooleanField(default=True, help_text="Offered in the chat's model switcher.")
     is_default = models.BooleanField(
         default=False, help_text="Answers tickets whose user did not choose a model."

@@ -179,3 +179,19 @@ def test_sweep_resets_running_answers_of_lost_workers(user, version, settings):
 
     assert counts["reset"] == 1
     assert AnswerRequest.objects.get(pk=request.pk).status == AnswerStatus.PENDING
+
+
+def test_it_sends_answers_to_the_queue_of_their_model_version(user, monkeypatch):
+    from tickets import tasks
+
+    ModelVersionFactory(is_default=True, queue="gpu-qwen2")
+    sent = []
+    monkeypatch.undo()  # the autouse fixture replaced enqueue_answer itself: restore it
+    monkeypatch.setattr(
+        tasks.answer_pending, "apply_async", lambda **kwargs: sent.append(kwargs["queue"])
+    )
+    ticket = lifecycle.open_ticket(user, "GPU question")
+
+    tasks.enqueue_answer(_only_request(ticket).pk)
+
+    assert sent == ["gpu-qwen2"]

@@ -20,12 +20,22 @@ def enqueue_answer(request_id: int) -> bool:
     Called after the transaction commits, so the worker always finds the saved rows.
     """
     try:
-        answer_pending.apply_async(args=[request_id], retry=False)
+        answer_pending.apply_async(args=[request_id], retry=False, queue=_queue_for(request_id))
     except (OperationalError, KombuError, RedisError, OSError) as exc:
         log.warning("Could not enqueue answer %s (%s); the sweep will retry", request_id, exc)
         return False
     AnswerRequest.objects.filter(pk=request_id).update(enqueued_at=timezone.now())
     return True
+
+
+def _queue_for(request_id: int) -> str:
+    """Versions with workers of their own name their queue; the rest share one."""
+    queue = (
+        AnswerRequest.objects.filter(pk=request_id)
+        .values_list("model_version__queue", flat=True)
+        .first()
+    )
+    return queue or settings.INFERENCE_QUEUE
 
 
 @shared_task(
