@@ -6,7 +6,7 @@ from typing import Any
 from .confidence import answer_length, batch_confidence
 from .engine import Generation, ModelSpec
 from .loading import LoadedModel, adapter_in_use
-from .prompting import clean_answer, encode_prompt, uses_chat_template
+from .prompting import PLAIN_STOP, clean_answer, encode_prompt, uses_chat_template
 
 
 def prompt_ids(
@@ -40,7 +40,7 @@ def left_padded(prompts: list[list[int]], pad_id: int, device: str) -> tuple[Any
 
 def generation_options(loaded: LoadedModel, spec: ModelSpec) -> dict[str, Any]:
     """Greedy decoding; the raw logits come back for the confidence scores."""
-    return {
+    options = {
         "do_sample": False,
         # The model's own generation_config may carry sampling settings; greedy ignores them.
         "temperature": None,
@@ -53,6 +53,10 @@ def generation_options(loaded: LoadedModel, spec: ModelSpec) -> dict[str, Any]:
         "output_logits": True,
         "return_dict_in_generate": True,
     }
+    if not uses_chat_template(loaded.tokenizer, spec.prompt_format):
+        # A plain-format model goes on to write the user's next turn: stop it there.
+        options |= {"stop_strings": [PLAIN_STOP], "tokenizer": loaded.tokenizer}
+    return options
 
 
 def generate_batch(
@@ -69,22 +73,34 @@ def generate_batch(
             input_ids=input_ids, attention_mask=attention_mask, **generation_options(loaded, spec)
         )
     generated = output.sequences[:, input_ids.shape[1] :].cpu()
-    confidences = batch_confidence(output.logits, generated, loaded.eos_ids)
-    elapsed = time.perf_counter() - started
     plain = not uses_chat_template(loaded.tokenizer, spec.prompt_format)
+    rows = generated.tolist()
+    lengths = [answer_tokens(loaded, tokens, plain) for tokens in rows]
+    confidences = batch_confidence(output.logits, generated, lengths)
+    elapsed = time.perf_counter() - started
     results = []
     for row, confidence in enumerate(confidences):
-        tokens = generated[row].tolist()
-        length = answer_length(tokens, loaded.eos_ids)
-        text = loaded.tokenizer.decode(tokens[:length], skip_special_tokens=True)
+        text = loaded.tokenizer.decode(rows[row][: lengths[row]], skip_special_tokens=True)
         results.append(
             Generation(
                 text=clean_answer(text, plain=plain),
                 token_probs=confidence.token_probs,
                 scores=confidence.scores,
-                token_count=length,
+                token_count=lengths[row],
                 prompt_tokens=len(prompts[row]),
                 timings={"generate_s": elapsed, "batch_size": float(len(conversations))},
             )
         )
     return results
+
+
+def answer_tokens(loaded: LoadedModel, tokens: list[int], plain: bool) -> int:
+    """How many generated tokens are the answer: up to and including the EOS or, in the
+    plain format, the stop string that began the user's next turn."""
+    length = answer_length(tokens, loaded.eos_ids)
+    if plain and PLAIN_STOP in loaded.tokenizer.decode(tokens[:length]):
+        # Shortest prefix that contains the stop string: the padding after it is not ours.
+        for end in range(1, length + 1):
+            if PLAIN_STOP in loaded.tokenizer.decode(tokens[:end]):
+                return end
+    return length

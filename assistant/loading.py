@@ -191,17 +191,14 @@ def ensure_adapter(loaded: LoadedModel, spec: ModelSpec) -> None:
                 loaded.model, spec.adapter_path, adapter_name=name, is_trainable=False
             )
         else:
-            if name in loaded.adapter_keys:
+            # Also clears an adapter half-loaded when a time limit interrupted a reload.
+            if name in loaded.model.peft_config:
                 log.info("Reloading adapter %s from %s", name, spec.adapter_path)
-                _delete_adapter(loaded, name)
+                loaded.model.delete_adapter(name)
+                loaded.adapter_keys.pop(name, None)
             loaded.model.load_adapter(spec.adapter_path, adapter_name=name, is_trainable=False)
         loaded.model.eval()
         loaded.adapter_keys[name] = spec.key
-
-
-def _delete_adapter(loaded: LoadedModel, name: str) -> None:
-    loaded.model.delete_adapter(name)
-    del loaded.adapter_keys[name]
 
 
 @contextmanager

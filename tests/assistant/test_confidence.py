@@ -76,7 +76,9 @@ def test_it_leaves_out_the_padding_after_eos_in_a_batch() -> None:
     ]
     generated = torch.tensor([[1, EOS, EOS], [0, 1, 0]])
 
-    row_0, row_1 = confidence.batch_confidence(step_logits, generated, {EOS})
+    lengths = [confidence.answer_length(row, {EOS}) for row in generated.tolist()]
+
+    row_0, row_1 = confidence.batch_confidence(step_logits, generated, lengths)
 
     assert row_0.token_probs == pytest.approx([0.5, 0.25], rel=1e-6)
     assert row_0.scores[confidence.MEAN_TOP] == pytest.approx(0.5, rel=1e-6)
@@ -88,11 +90,12 @@ def test_it_scores_a_batch_row_like_the_same_answer_alone() -> None:
     step_logits = [torch.randn(3, 11, generator=generator) for _ in range(4)]
     generated = torch.tensor([[1, 4, 2, 2], [3, 3, 3, 3], [0, 2, 2, 2]])
 
-    batched = confidence.batch_confidence(step_logits, generated, {2})
+    lengths = [confidence.answer_length(row, {2}) for row in generated.tolist()]
+
+    batched = confidence.batch_confidence(step_logits, generated, lengths)
 
     stacked = torch.stack(step_logits, dim=1)  # [batch, steps, vocab]
-    for row, result in enumerate(batched):
-        length = confidence.answer_length(generated[row].tolist(), {2})
+    for row, (result, length) in enumerate(zip(batched, lengths, strict=True)):
         alone = confidence.answer_confidence(stacked[row, :length], generated[row, :length])
         assert result.token_probs == pytest.approx(alone.token_probs, rel=1e-12)
         assert result.scores == pytest.approx(alone.scores, rel=1e-12)
