@@ -349,6 +349,8 @@ def train_adapter(config: TrainConfig, progress: Progress | None = None) -> Trai
     train_curve: list[tuple[int, float]] = []
     val_curve: list[tuple[int, float]] = []
     best_val, evals_since_best, stopped_early = float("inf"), 0, False
+    if validation_set:  # step 0: the base model's figure, for the curve to start from
+        val_curve.append((0, answer_loss(model, validation_set, config.batch_size, pad_id)[0]))
     micro = _endless_micro_batches(train_set, config.batch_size, pad_id, config.seed)
     bar = tqdm(total=total_steps, desc="train", unit="step")
     for step in range(1, total_steps + 1):

@@ -114,8 +114,9 @@ def test_it_trains_the_adapter_only_lowers_the_loss_and_registers_a_candidate(
 
     result = train_adapter(config)
 
-    # The training loss on the training examples falls.
+    # The training loss on the training examples falls, from the base's figure at step 0.
     assert result.train_curve[-1][1] < result.train_curve[0][1]
+    assert result.val_curve[0][0] == 0 and result.best_val_loss < result.val_curve[0][1]
     # The adapter's B matrices start at zero; training moved them.
     adapter = load_file(Path(result.adapter_dir) / "adapter_model.safetensors")
     lora_b = [v for k, v in adapter.items() if "lora_B" in k]
