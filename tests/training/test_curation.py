@@ -210,3 +210,44 @@ def test_it_runs_as_a_management_command(tmp_path: Path) -> None:
     )
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["rows_in"] == 2 and report["removed"]["exact_duplicate"] == 1
+
+
+def test_it_reads_the_distillers_output_and_drops_rows_it_flagged_truncated(tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": "udc:a",
+            "dialogue_id": "a",
+            "row": 3,
+            "truncated": False,
+            "q": "how do I mount an iso?",
+        },
+        {
+            "id": "udc:b",
+            "dialogue_id": "b",
+            "row": 9,
+            "truncated": True,
+            "q": "why is my fan so loud?",
+        },
+    ]
+    path = tmp_path / "distilled.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": r["q"]},
+                        {"role": "assistant", "content": GOOD_ANSWER},
+                    ],
+                    "source": "distilled",
+                    "dialogue_id": r["dialogue_id"],
+                    "row": r["row"],
+                    "truncated": r["truncated"],
+                }
+            )
+            + "\n"
+            for r in rows
+        )
+    )
+    kept, removed = curate(curation.read_chat_candidates(path))
+    assert [(c.dialogue_id, c.row, c.source) for c in kept] == [("a", 3, "distilled")]
+    assert removed["truncated_answer"] == 1
