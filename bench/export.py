@@ -123,17 +123,24 @@ def _seed(rows: int) -> None:
 
 
 def _export_in_this_process(fmt: str) -> None:
+    from django.core.management import call_command
+
     from training.export import export_examples
 
+    call_command("migrate", verbosity=0)  # a schema changed since seeding is brought up to date
+
     out = BENCH_DIR / f"export.{fmt}"
+    calibration_before = _calibration_s()
     started, cpu_started = time.perf_counter(), time.process_time()
     export = export_examples(out, fmt=fmt, validation_fraction=0.1)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    calibration = (calibration_before + _calibration_s()) / 2
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
     # CPU seconds beside wall seconds: on a shared machine the wall clock counts others' work.
     print(
         f"CHILD rows={export.row_count} seconds={elapsed:.3f} cpu_seconds={cpu:.3f} "
-        f"peak_rss_mb={peak_kb / 1024:.1f} redacted={export.redaction_report['total']}",
+        f"peak_rss_mb={peak_kb / 1024:.1f} redacted={export.redaction_report['total']} "
+        f"calibration_loop_s={calibration:.2f}",
         flush=True,
     )
 
@@ -176,7 +183,7 @@ def main() -> None:
     rows_per_cpu_s = rows / float(fields["cpu_seconds"])
     print(
         f"RESULT rows_per_s={rows_per_s:.0f} peak_rss_mb={fields['peak_rss_mb']} "
-        f"rows_per_cpu_s={rows_per_cpu_s:.0f} calibration_loop_s={_calibration_s():.2f}"
+        f"rows_per_cpu_s={rows_per_cpu_s:.0f} calibration_loop_s={fields['calibration_loop_s']}"
     )
 
 

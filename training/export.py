@@ -32,6 +32,8 @@ STATES = (*ReviewState.values, "all")
 # chunk of long conversations stays a few megabytes.
 CHUNK_SIZE = 2000
 _HASH_BLOCK = 1 << 20
+# ASCII escapes and no cycle check keep json on its C fast path: a fifth faster per row.
+_ENCODE = json.JSONEncoder(check_circular=False).encode
 
 
 class _Row(NamedTuple):
@@ -324,8 +326,7 @@ class _JsonlWriter(_RowWriter):
         messages.append({"role": "user", "content": clean.question})
         messages.append({"role": "assistant", "content": clean.correction})
         line = {"messages": messages, "draft": clean.draft, "provenance": _provenance(row)}
-        # The default encoder (ASCII escapes) is the C fast path: a fifth faster.
-        self.handle.write(json.dumps(line))
+        self.handle.write(_ENCODE(line))
         self.handle.write("\n")
 
 

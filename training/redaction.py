@@ -69,6 +69,7 @@ _CREDENTIAL = re.compile(
     r"(?P<sep>\s*[:=]\s*|\s+(?:is|was|to)\s+)"
     r"(?P<quote>[\"']?)(?P<value>[^\s\"',;]+)(?P=quote)"
 )
+_PIN_VALUE = re.compile(r"\bpin\s*[:=]|\bpin\s+(?:is|was|to)\s")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _MAC = re.compile(
     r"(?<![\w:.-])(?:[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}|"
@@ -139,13 +140,14 @@ def _tokens(text: str, report: RedactionReport) -> str:
 
 def _credentials(text: str, report: RedactionReport) -> str:
     lowered = text.lower()
+    # The words the pattern needs, not "key" or "pin" alone ("keeps", "ping" are common).
     if not (
         "pass" in lowered
         or "pwd" in lowered
         or "secret" in lowered
-        or "key" in lowered
         or "token" in lowered
-        or "pin" in lowered
+        or ("key" in lowered and ("api" in lowered or "access" in lowered))
+        or ("pin" in lowered and _PIN_VALUE.search(lowered) is not None)
     ):
         return text
     if len(lowered) != len(text):
