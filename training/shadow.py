@@ -28,6 +28,8 @@ DEFAULT_LIMIT = 50  # recent corrected tickets per comparison: minutes on two CP
 SIMILARITY_TOLERANCE = 0.02  # mean cosine the candidate may lose and still count as not worse
 LOSS_TOLERANCE = 0.02  # nats of completion loss the candidate may add
 ESCALATION_TOLERANCE = 0.10  # extra share of tickets the candidate may hand to people
+# AUROC the candidate's gate may lose: on a few dozen tickets it moves by a few hundredths.
+AUROC_TOLERANCE = 0.05
 SAMPLES_KEPT = 20  # side-by-side answers stored with the report
 
 Similarity = Callable[[list[str], list[str]], list[float]]
@@ -105,6 +107,12 @@ def judge(candidate: dict[str, Any], active: dict[str, Any]) -> tuple[bool, list
         reasons.append("higher loss on the agents' answers")
     if candidate["escalation_share"] > active["escalation_share"] + ESCALATION_TOLERANCE:
         reasons.append("escalates more tickets")
+    if (
+        candidate.get("gate_auroc") is not None
+        and active.get("gate_auroc") is not None
+        and candidate["gate_auroc"] < active["gate_auroc"] - AUROC_TOLERANCE
+    ):
+        reasons.append("its confidence tells good answers from bad less well")
     return not reasons, reasons or ["not worse on any measure"]
 
 

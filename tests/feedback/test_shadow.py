@@ -90,3 +90,22 @@ def test_it_measures_similarity_with_minilm(versions):
     comparison = run_shadow_comparison(candidate, limit=1)
 
     assert comparison.report["active"]["similarity_mean"] > 0.8
+
+
+def test_a_candidate_whose_gate_separates_worse_is_worse():
+    from training.shadow import judge
+
+    active = {
+        "examples": 20,
+        "similarity_mean": 0.7,
+        "loss": None,
+        "escalation_share": 0.2,
+        "gate_auroc": 0.8,
+    }
+    candidate = {**active, "gate_auroc": 0.6}
+
+    not_worse, reasons = judge(candidate, active)
+
+    assert not not_worse
+    assert reasons == ["its confidence tells good answers from bad less well"]
+    assert judge({**active, "gate_auroc": 0.78}, active)[0]
