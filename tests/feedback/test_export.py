@@ -174,3 +174,37 @@ def test_datasets_and_trl_read_the_jsonl_unchanged(tmp_path):
     assert data["validation"].num_rows == 1
     assert is_conversational(data["train"][0])
     assert data["train"][0]["messages"][-1]["role"] == "assistant"
+
+
+def test_it_writes_the_same_provenance_and_texts_to_jsonl_and_csv(tmp_path, agent):
+    # The JSONL line is written out by hand for speed; CSV goes through the provenance dict.
+    make_example(
+        version=ModelVersionFactory(name='v "quoted"\\', system_prompt="Sois bref. ☃"),
+        agent=agent,
+        context=[{"role": "user", "content": 'Grüße, "VPN"\n\tkaputt'}],
+        question="Mail bob@corp.example.com ☃",
+        confidence=None,
+    )
+    make_example(day=1, confidence=0.125)
+    jsonl, csv_path = tmp_path / "p.jsonl", tmp_path / "p.csv"
+
+    export_examples(jsonl)
+    export_examples(csv_path, fmt="csv")
+
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        cells = list(csv.DictReader(handle))
+    lines = _lines(jsonl)
+    assert len(lines) == len(cells) == 2
+    for line, row in zip(lines, cells, strict=True):
+        provenance = line["provenance"]
+        assert list(provenance) == list(row)[: len(provenance)]
+        assert {k: "" if v is None else str(v) for k, v in provenance.items()} == {
+            k: row[k] for k in provenance
+        }
+        assert line["messages"][-2]["content"] == row["question"]
+        assert line["draft"] == row["draft"]
+    assert lines[0]["messages"][0] == {"role": "system", "content": "Sois bref. ☃"}
+    assert lines[0]["messages"][1]["content"] == 'Grüße, "VPN"\n\tkaputt'
+    assert lines[0]["provenance"]["model_version"] == 'v "quoted"\\'
+    assert lines[0]["provenance"]["confidence"] is None
+    assert lines[1]["provenance"]["confidence"] == 0.125
