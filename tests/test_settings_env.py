@@ -1,0 +1,54 @@
+"""Settings read from the environment refuse nonsense loudly instead of guessing."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from helpdesk.env import env_bool, env_int, env_list
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_it_reads_booleans_and_refuses_other_words(monkeypatch):
+    monkeypatch.setenv("FLAG", "yes")
+    assert env_bool("FLAG", False) is True
+    monkeypatch.setenv("FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="FLAG must be a boolean"):
+        env_bool("FLAG", False)
+
+
+def test_it_refuses_integers_that_are_not_or_are_too_small(monkeypatch):
+    monkeypatch.setenv("N", "ten")
+    with pytest.raises(ImproperlyConfigured, match="N must be an integer"):
+        env_int("N", 1)
+    monkeypatch.setenv("N", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env_int("N", 1, minimum=1)
+
+
+def test_it_splits_lists_and_drops_blanks(monkeypatch):
+    monkeypatch.setenv("HOSTS", "a.example, b.example,,")
+    assert env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("REDIS_URL", "localhost:6379", "REDIS_URL must be a redis:// URL"),
+        ("ANSWER_HARD_TIME_LIMIT_S", "10", "must exceed ANSWER_SOFT_TIME_LIMIT_S"),
+        ("DEBUG", "perhaps", "DEBUG must be a boolean"),
+    ],
+)
+def test_the_app_will_not_start_with_a_nonsense_setting(name, value, message):
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", name: value, "HELPDESK_VAR_DIR": "/tmp/helpdesk-env-test"},
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode != 0
+    assert message in check.stderr
