@@ -106,9 +106,7 @@ def print_report(name: str, report: dict) -> None:
         f"good (cosine >= {report['similarity']['good_bar']}) {_figure(report['similarity']['good_rate'])}, "
         f"mean cosine {_figure(report['similarity']['mean'])}, {report['seconds']} s"
     )
-    print(
-        "  AUROC by score: " + ", ".join(f"{k} {_figure(v)}" for k, v in report["auroc"].items())
-    )
+    print("  AUROC by score: " + ", ".join(f"{k} {_figure(v)}" for k, v in report["auroc"].items()))
     print(
         f"  gate {report['gate']['score']} >= {report['gate']['threshold']}: coverage "
         f"{_figure(at['coverage'])}, accuracy {_figure(at['accuracy'])}; threshold for accuracy "
