@@ -9,6 +9,9 @@ from tickets.models import EscalationReason, Message, Role, Status, Ticket
 
 pytestmark = [pytest.mark.slow]
 
+# Generous: two shared cores may be busy with other work; a broken path still fails, later.
+MODEL_WAIT_S = 420
+
 
 def _settled(ticket_id: int) -> Ticket | None:
     ticket = Ticket.objects.get(pk=ticket_id)
@@ -29,7 +32,7 @@ def test_a_portal_question_is_answered_by_the_real_model_with_its_scores(
 
     ticket_id = _post_question(client, user, "How do I check free disk space on Ubuntu?")
 
-    ticket = wait_until(lambda: _settled(ticket_id), 180, "the model's answer")
+    ticket = wait_until(lambda: _settled(ticket_id), MODEL_WAIT_S, "the model's answer")
     answer = Message.objects.get(ticket=ticket, role=Role.ASSISTANT)
     assert answer.body.strip()
     assert answer.model_version == smollm2
@@ -62,7 +65,7 @@ def test_an_unsure_real_answer_goes_to_an_agent_with_the_draft(
 
     ticket_id = _post_question(client, user, "My screen flickers after suspend")
 
-    ticket = wait_until(lambda: _settled(ticket_id), 180, "the escalation")
+    ticket = wait_until(lambda: _settled(ticket_id), MODEL_WAIT_S, "the escalation")
     assert ticket.status == Status.ASSIGNED and ticket.assigned_to == agent
     assert ticket.escalation_reason == EscalationReason.LOW_CONFIDENCE
     draft = Message.objects.get(ticket=ticket, role=Role.ASSISTANT)
@@ -89,10 +92,10 @@ def test_promoting_a_version_while_the_worker_runs_switches_the_next_answer(
     question = "How do I restart the network service?"
 
     first_id = _post_question(client, user, question)
-    first = wait_until(lambda: _settled(first_id), 180, "the answer before the promotion")
+    first = wait_until(lambda: _settled(first_id), MODEL_WAIT_S, "the answer before the promotion")
     _promote(adapted)
     second_id = _post_question(client, user, question)
-    second = wait_until(lambda: _settled(second_id), 180, "the answer after the promotion")
+    second = wait_until(lambda: _settled(second_id), MODEL_WAIT_S, "the answer after the promotion")
 
     before = Message.objects.get(ticket=first, role=Role.ASSISTANT)
     after = Message.objects.get(ticket=second, role=Role.ASSISTANT)

@@ -10,7 +10,7 @@ from tickets.models import Ticket
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Generation on two shared cores, plus the 2 s poll.
-MODEL_WAIT_MS = 180_000
+MODEL_WAIT_MS = 420_000
 
 
 def _ask(page, live_server, user, text: str):
