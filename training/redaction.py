@@ -84,6 +84,8 @@ _CREDENTIAL = re.compile(
 # Every key above contains one of these; the longest prefix before one is "client_"/"access_".
 _CREDENTIAL_ROOTS = ("pass", "pwd", "secret", "token", "key")
 _CREDENTIAL_PREFIX_MAX = 7
+# What may follow a root up to the separator: the rest of the key ("word" after "pass").
+_CREDENTIAL_TAIL = re.compile(r"[a-z]{0,6}\b(?:\s*[:=]|\s+(?:is|was|to)\s)")
 _PIN_VALUE = re.compile(r"\bpin\s*[:=]|\bpin\s+(?:is|was|to)\s")
 _WORD_CHAR = re.compile(r"\w")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
@@ -126,10 +128,12 @@ _TOKEN_BYTES = bytes(
 _TOKEN_RUN = b"t" * _LONG_TOKEN_MIN
 _HEX = re.compile(r"[0-9a-fA-F]+")
 # A dotted quad right after these words is a version, not an address.
+_VERSION_ROOTS = ("ver", "release", "build", "kernel", "firmware")
 _VERSION_WORDS = re.compile(
     r"\b(?:version|ver\.?|release|build|kernel|firmware)\s*$", re.IGNORECASE
 )
 _DIGITS = b"0123456789"
+_DIGITS_AS_ZERO = bytes.maketrans(_DIGITS, b"0" * len(_DIGITS))
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -215,11 +219,24 @@ def _may_hold_credential(lowered: str) -> bool:
 
 
 def _credential_start(lowered: str) -> int:
-    """Where the first credential in `lowered` (one `_may_hold_credential` let through) can start."""
-    starts = [at for root in _CREDENTIAL_ROOTS if (at := lowered.find(root)) >= 0]
+    """Where the first credential in `lowered` can start, or -1 where none can.
+
+    A key is followed by ":", "=", "is", "was" or "to"; "forgot my password and" has none,
+    and costs a few substring searches instead of a scan of the rest of the text.
+    """
+    start = len(lowered)
+    for root in _CREDENTIAL_ROOTS:
+        end = start + len(root) - 1  # an occurrence must begin before the best start so far
+        at = lowered.find(root, 0, end)
+        while at >= 0 and _CREDENTIAL_TAIL.match(lowered, at + len(root)) is None:
+            at = lowered.find(root, at + 1, end)
+        if at >= 0:
+            start = at
     if "pin" in lowered and (pin := _PIN_VALUE.search(lowered)) is not None:
-        starts.append(pin.start())
-    return max(0, min(starts) - _CREDENTIAL_PREFIX_MAX)
+        start = min(start, pin.start())
+    if start == len(lowered):
+        return -1
+    return max(0, start - _CREDENTIAL_PREFIX_MAX)
 
 
 def _credentials(text: str, lowered: str, report: RedactionReport) -> str:
@@ -229,6 +246,8 @@ def _credentials(text: str, lowered: str, report: RedactionReport) -> str:
     pieces = []
     done = 0
     at = _credential_start(lowered)
+    if at < 0:
+        return text
     while (match := _CREDENTIAL.search(lowered, at)) is not None:
         key_start = match.start()
         if key_start and _WORD_CHAR.match(lowered, key_start - 1):
@@ -289,20 +308,27 @@ def _is_ipv6(candidate: str) -> bool:
     return True
 
 
-def _ipv4(text: str, report: RedactionReport) -> str:
+def _ipv4(text: str, start: int, report: RedactionReport) -> str:
     def replace(match: re.Match) -> str | None:
         start, end = match.span()
         if (
             (start and (text[start - 1].isalnum() or text[start - 1] in "._"))
             or _IPV4_AFTER.match(text, end)
             or not _is_ipv4(match.group(0).split("/", 1)[0])
-            or _VERSION_WORDS.search(text[max(0, start - 20) : start])
+            or _after_version_word(text[max(0, start - 20) : start])
         ):
             return None
         report.add(IPV4)
         return placeholder(IPV4)
 
-    return _rewrite(_IPV4, text, 0, replace)
+    return _rewrite(_IPV4, text, start, replace)
+
+
+def _after_version_word(before: str) -> bool:
+    lowered = before.lower()
+    if not any(word in lowered for word in _VERSION_ROOTS):
+        return False  # the regex below costs ten of these tests
+    return _VERSION_WORDS.search(before) is not None
 
 
 def _is_ipv4(candidate: str) -> bool:
@@ -399,9 +425,13 @@ def _redact_numbers(text: str, encoded: bytes, report: RedactionReport) -> str:
         text = _replace_all(_MAC, text, start, MAC, report)
     if (colon := _IPV6_COLON.search(text)) is not None and text.count(":") >= 2:
         text = _ipv6(text, max(0, colon.start() - _IPV6_GROUP_MAX), report)
-    if text.count(".") >= 3:
-        text = _ipv4(text, report)
     encoded = text.encode()  # addresses replaced above no longer count as digits
+    # An address's first dot has a digit on each side: "0.0" once digits are all "0".
+    if text.count(".") >= 3 and (dotted := encoded.translate(_DIGITS_AS_ZERO).find(b"0.0")) >= 0:
+        # Byte and character positions agree only for ASCII text.
+        start = max(0, dotted - 2) if len(encoded) == len(text) else 0
+        text = _ipv4(text, start, report)
+        encoded = text.encode()
     if _digit_count(encoded) >= _PHONE_DIGITS_MIN:
         text = _phones(text, _PHONE_START.search(text).start(), report)
         encoded = text.encode()
