@@ -14,6 +14,8 @@ trap 'stop_services' INT TERM EXIT
 # Tests get their own Redis on their own port, never the one the app runs on.
 TEST_REDIS_PORT="${TEST_REDIS_PORT:-6398}"
 export TEST_REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT/0"
+# The code under test publishes to REDIS_URL: the test Redis, never the app's.
+export REDIS_URL="$TEST_REDIS_URL"
 start_embedded_redis "$TEST_REDIS_PORT" var/test-redis
 
 echo "== Lint and migrations"

@@ -33,20 +33,29 @@ def manager(db: None):
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> str:
     """The test Redis: the one the test command started, else one started here."""
-    from django.conf import settings
-
     from tests.live import embedded_redis
 
     given = os.environ.get("TEST_REDIS_URL")
     if given:
+        _point_celery_at(given)
         yield given
         return
     with embedded_redis(tmp_path_factory.mktemp("redis")) as url:
-        settings.CELERY_BROKER_URL = url
-        from helpdesk.celery import app
-
-        app.conf.broker_url = url
+        _point_celery_at(url)
         yield url
+
+
+def _point_celery_at(url: str) -> None:
+    """Publish to the test Redis even if settings named another (e.g. a running app's)."""
+    from django.conf import settings
+
+    from helpdesk.celery import app
+
+    settings.CELERY_BROKER_URL = url
+    app.conf.broker_url = url
+    # Connection and producer pools are made on first use, from the URL of that moment.
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture
