@@ -65,6 +65,7 @@ def test_it_escalates_when_the_time_limit_is_hit(start_worker, version, user, ag
     # The limits travel in the message, from the sender's task definition.
     monkeypatch.setattr(tasks.answer_pending, "soft_time_limit", 2)
     monkeypatch.setattr(tasks.answer_pending, "time_limit", 8)
+    monkeypatch.setattr(tasks.answer_pending, "_exec_options", None)  # Celery caches them
     start_worker(
         ASSISTANT_ENGINE=FAKE,
         FAKE_ENGINE_SLOW_S="30",
