@@ -22,15 +22,15 @@ echo "== Lint and migrations"
 ruff check .
 python manage.py makemigrations --check --dry-run >/dev/null
 
-GIVEN_DATABASE_URL="${DATABASE_URL:-}"
-if [[ -z "$GIVEN_DATABASE_URL" ]]; then
-  echo "== Full suite on SQLite"
-  env -u DATABASE_URL pytest "$@"
-  start_postgres "${TEST_PG_PORT:-54329}" var/test-postgres
-else
+if [[ -n "${DATABASE_URL:-}" ]]; then
   echo "== Full suite on the given database"
   pytest "$@"
+  exit 0
 fi
 
-echo "== Database-sensitive tests on PostgreSQL ($DATABASE_URL)"
+echo "== Full suite on SQLite"
+pytest "$@"
+
+start_postgres "${TEST_PG_PORT:-54329}" var/test-postgres
+echo "== Database-sensitive tests on PostgreSQL (all but the real-model and browser tests)"
 pytest -m "postgres or not (slow or browser)" "$@"
