@@ -166,6 +166,8 @@ ANSWER_BATCH_SIZE = env_int("ANSWER_BATCH_SIZE", 8, minimum=1)
 TORCH_THREADS = env_int("TORCH_THREADS", 1, minimum=1)
 # Dotted path of the generation engine; tests of ticket logic swap in a deterministic one.
 ASSISTANT_ENGINE = env_str("ASSISTANT_ENGINE", "assistant.engine.TransformersEngine")
+# Worker processes load the default model at start (after the fork), not on the first ticket.
+ASSISTANT_WARM_UP = env_bool("ASSISTANT_WARM_UP", True)
 MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))
 # When false, new tickets go straight to the agents with reason "no model".
 ASSISTANT_ENABLED = env_bool("ASSISTANT_ENABLED", True)

@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import KombuError, OperationalError
@@ -10,6 +11,9 @@ from redis.exceptions import RedisError
 
 from . import answering
 from .models import AnswerRequest
+
+# Only the real engine has weights worth loading before the first question.
+_WARMED_ENGINE = "assistant.engine.TransformersEngine"
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +55,22 @@ def answer_pending(request_id: int) -> int:
 @shared_task
 def sweep_stale_answers() -> dict[str, int]:
     return answering.sweep_stale()
+
+
+@worker_process_init.connect
+def load_default_model(**kwargs: object) -> None:
+    """Each worker process loads the default model after the fork, before its first task,
+    so the first user does not wait for the load. A failure only logs: the task that
+    needs the model fails again and escalates the ticket with its reason."""
+    if not settings.ASSISTANT_WARM_UP or settings.ASSISTANT_ENGINE != _WARMED_ENGINE:
+        return
+    from assistant.models import ModelVersion
+    from assistant.registry import spec_for
+    from assistant.worker import warm_up
+
+    try:
+        version = ModelVersion.default()
+        if version is not None:
+            warm_up(spec_for(version), settings.TORCH_THREADS)
+    except Exception:
+        log.exception("Could not load the default model at worker start")
