@@ -50,5 +50,6 @@ fi
 mkdir -p var
 say "Migrating the database"
 python manage.py migrate --noinput -v 0
+python manage.py collectstatic --noinput -v 0
 say "Preparing the default model (converted once, then reused)"
 python manage.py prepare_models
