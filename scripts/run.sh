@@ -12,7 +12,7 @@ PORT="${PORT:-8000}"
 cleanup() { trap - INT TERM EXIT; echo; echo "Stopping…"; stop_services; }
 trap cleanup INT TERM EXIT
 
-python manage.py seed_demo
+python manage.py seed_demo --url "http://127.0.0.1:$PORT"
 
 if [[ -z "${REDIS_URL:-}" ]]; then
   EMBEDDED_REDIS_PORT="${EMBEDDED_REDIS_PORT:-6399}"
