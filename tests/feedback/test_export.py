@@ -7,8 +7,11 @@ from django.core.management import call_command
 
 from tests.factories import ModelVersionFactory
 from tests.feedback.helpers import make_example
+from tests.feedback.test_redaction import CASES as SECRETS
+from training import export as export_module
 from training.export import ExportFilters, export_examples, validation_path_for
 from training.models import DataExport, ReviewState
+from training.redaction import KINDS
 
 pytestmark = pytest.mark.django_db
 
@@ -208,3 +211,73 @@ def test_it_writes_the_same_provenance_and_texts_to_jsonl_and_csv(tmp_path, agen
     assert lines[0]["provenance"]["model_version"] == 'v "quoted"\\'
     assert lines[0]["provenance"]["confidence"] is None
     assert lines[1]["provenance"]["confidence"] == 0.125
+
+
+@pytest.fixture
+def pools_started(monkeypatch):
+    """How many worker pools the export forks."""
+    started = []
+    fork_pool = export_module._fork_pool
+
+    def counting(workers):
+        started.append(workers)
+        return fork_pool(workers)
+
+    monkeypatch.setattr(export_module, "_fork_pool", counting)
+    return started
+
+
+def _examples_with_every_secret():
+    version = ModelVersionFactory(name="v-secrets", system_prompt="Be brief. ☃")
+    for n, (_kind, text, _expected) in enumerate(SECRETS):
+        # Two examples on some tickets, so the validation split has a boundary to respect.
+        ticket = None if n % 3 else make_example(day=n, question=f"Grüße {text}").ticket
+        make_example(
+            day=n,
+            ticket=ticket,
+            version=version if n % 2 else None,
+            context=[{"role": "user", "content": text}] if n % 4 == 0 else None,
+            question=f"{n}: {text}",
+            draft=text.upper(),
+            correction=f"Answer to {text!r}",
+        )
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_it_writes_the_same_files_and_report_with_a_pool_as_in_one_process(
+    tmp_path, fmt, pools_started
+):
+    _examples_with_every_secret()
+    one, pooled = tmp_path / f"one.{fmt}", tmp_path / f"pooled.{fmt}"
+
+    alone = export_examples(one, fmt=fmt, validation_fraction=0.3, chunk_size=4, workers=1)
+    shared = export_examples(
+        pooled, fmt=fmt, validation_fraction=0.3, chunk_size=4, workers=2, pool_threshold=0
+    )
+
+    assert pools_started == [2]
+    assert pooled.read_bytes() == one.read_bytes()
+    assert validation_path_for(pooled).read_bytes() == validation_path_for(one).read_bytes()
+    assert shared.redaction_report["counts"] == alone.redaction_report["counts"]
+    assert all(alone.redaction_report["counts"][kind] > 0 for kind in KINDS)
+    assert [f["rows"] for f in shared.redaction_report["files"]] == [
+        f["rows"] for f in alone.redaction_report["files"]
+    ]
+    assert [f["sha256"] for f in shared.redaction_report["files"]] == [
+        f["sha256"] for f in alone.redaction_report["files"]
+    ]
+    assert shared.ticket_ids == alone.ticket_ids
+    assert shared.row_count == alone.row_count == len(SECRETS) + len(range(0, len(SECRETS), 3))
+    for _kind, text, _expected in SECRETS:
+        assert text.encode() not in pooled.read_bytes()
+
+
+def test_it_keeps_small_exports_and_one_worker_in_this_process(tmp_path, pools_started):
+    make_example(question="mail bob@corp.example.com")
+    make_example(day=1)
+
+    export_examples(tmp_path / "small.jsonl", workers=2)
+    export_examples(tmp_path / "one.jsonl", workers=1, pool_threshold=0)
+
+    assert pools_started == []
+    assert (tmp_path / "small.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
