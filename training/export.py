@@ -13,15 +13,16 @@ import io
 import json
 import math
 import os
+import traceback
 from collections import deque
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import islice
 from json.encoder import encode_basestring_ascii
 from multiprocessing import current_process, get_context
-from multiprocessing.pool import AsyncResult, Pool
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -43,9 +44,6 @@ CHUNK_SIZE = 2000
 # Below this many rows an export stays in one process: forking and feeding a pool costs
 # more than the second core saves (a 5,000-row export takes about a third of a second).
 POOL_THRESHOLD = 5000
-# Segments handed to each worker ahead of the one being written: enough that no worker
-# waits for the reader, few enough that a handful of megabytes is ever in flight.
-_SEGMENTS_IN_FLIGHT_PER_WORKER = 2
 # The C function json.dumps quotes strings with (ASCII escapes): lines built from it read
 # back exactly like json.dumps output.
 _quote = encode_basestring_ascii
@@ -233,12 +231,10 @@ def export_examples(
         for handle in handles:
             _write_header(fmt, handle)
         # The pool is forked before the query runs, so no open cursor crosses the fork.
-        pool = stack.enter_context(_fork_pool(workers)) if workers > 1 else None
+        pool = stack.enter_context(_Workers(workers)) if workers > 1 else None
         rows = _chunks(_ordered_rows(examples, chunk_size), chunk_size)
         segments = _segments(rows, files, train_rows, run)
-        for index, count, text, counts in _formatted(
-            segments, fmt, run.default_system, pool, workers
-        ):
+        for index, count, text, counts in _formatted(segments, fmt, run.default_system, pool):
             handles[index].write(text)
             files[index].rows += count
             run.report.counts.update(counts)
@@ -332,52 +328,88 @@ def _formatted(
     segments: Iterator[tuple[int, list[tuple]]],
     fmt: str,
     default_system: str,
-    pool: Pool | None,
-    workers: int,
+    workers: "_Workers | None",
 ) -> Iterator[tuple[int, int, bytes, dict[str, int]]]:
     """(file index, rows, file bytes, redaction counts) of each segment, in order.
 
-    With a pool, redaction and formatting (most of the export's CPU) run in the workers
-    while this process reads the database, writes and hashes.
+    With workers, redaction and formatting (most of the export's CPU) run in them while
+    this process reads the database, writes and hashes.
     """
     tasks = ((index, (rows, fmt, default_system)) for index, rows in segments)
-    if pool is None:
+    if workers is None:
         for index, task in tasks:
             yield index, len(task[0]), *_format_segment(*task)
         return
-    # Pool.imap keeps order too, but its feeder thread drains the whole input at once: a
-    # window of a few segments per worker keeps memory flat however big the export.
-    window: deque[tuple[int, int, AsyncResult]] = deque()
-    limit = workers * _SEGMENTS_IN_FLIGHT_PER_WORKER
-    for index, task in tasks:
-        window.append((index, len(task[0]), pool.apply_async(_format_segment, task)))
-        if len(window) >= limit:
-            index, rows, result = window.popleft()
-            yield index, rows, *result.get()
-    while window:
-        index, rows, result = window.popleft()
-        yield index, rows, *result.get()
+    # Segment k goes to worker k mod n and its result is read back in the same turn, so
+    # order holds; each worker has one segment at a time, so memory stays flat, and it is
+    # always waiting to read when it is sent one (a worker blocked writing a result while
+    # this process blocked writing it a task would be a deadlock).
+    pending: deque[tuple[int, int, Connection]] = deque()
+    for turn, (index, task) in enumerate(tasks):
+        worker = workers.pipes[turn % len(workers.pipes)]
+        if len(pending) == len(workers.pipes):
+            yield _result(*pending.popleft())
+        worker.send(task)
+        pending.append((index, len(task[0]), worker))
+    while pending:
+        yield _result(*pending.popleft())
 
 
-@contextmanager
-def _fork_pool(workers: int) -> Iterator[Pool]:
+def _result(index: int, rows: int, worker: Connection) -> tuple[int, int, bytes, dict[str, int]]:
+    done, result = worker.recv()
+    if not done:
+        raise RuntimeError(f"export worker failed:\n{result}")
+    return index, rows, *result
+
+
+class _Workers:
     """Worker processes forked from this one, before the export's query opens a cursor.
 
-    Fork (not spawn) because a spawned worker must import Django again (a CPU-second each,
-    as long as a fifth of the whole export). It is safe with the database connection: the
-    connections are closed first unless a transaction holds them, the workers run only
-    `_format_segment` (no Django, no database), and a forked worker ends with `os._exit`,
-    so it never closes or writes to a socket or file it inherited.
+    Fork, not spawn: a spawned worker must set Django up again (a CPU-second each, a
+    fifth of a 100,000-row export). Fork is safe with the database connection: the
+    connections are closed first unless a transaction holds them, a worker runs only
+    `_format_segment` (no Django, no database), and a forked process ends with `os._exit`,
+    so it never closes or writes to a socket it inherited. Plain pipes rather than a
+    multiprocessing.Pool: the pool's three feeder threads fight this one for the GIL, and
+    that cost a fifth more CPU.
     """
-    if not any(connections[alias].in_atomic_block for alias in connections):
-        connections.close_all()  # reopened on the next query, in this process only
-    pool = get_context("fork").Pool(workers)
-    try:
-        yield pool
-        pool.close()
-        pool.join()
-    finally:
-        pool.terminate()
+
+    def __init__(self, count: int) -> None:
+        if not any(connections[alias].in_atomic_block for alias in connections):
+            connections.close_all()  # reopened on the next query, in this process only
+        context = get_context("fork")
+        self.pipes: list[Connection] = []
+        self.processes = []
+        for _ in range(count):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs,), daemon=True)
+            process.start()
+            theirs.close()
+            self.pipes.append(ours)
+            self.processes.append(process)
+
+    def __enter__(self) -> "_Workers":
+        return self
+
+    def __exit__(self, error_type: type | None, *exc_info: object) -> None:
+        for pipe, process in zip(self.pipes, self.processes, strict=True):
+            if error_type is None:
+                pipe.send(None)  # done: the worker returns and exits
+                process.join()
+            else:
+                process.terminate()
+                process.join()
+            pipe.close()
+
+
+def _serve(tasks: Connection) -> None:
+    """A worker's loop: format each segment it is sent, until it is sent None."""
+    while (task := tasks.recv()) is not None:
+        try:
+            result = (True, _format_segment(*task))
+        except Exception:  # the export re-raises it in the main process
+            result = (False, traceback.format_exc())
+        tasks.send(result)
 
 
 def _format_segment(

@@ -215,15 +215,15 @@ def test_it_writes_the_same_provenance_and_texts_to_jsonl_and_csv(tmp_path, agen
 
 @pytest.fixture
 def pools_started(monkeypatch):
-    """How many worker pools the export forks."""
+    """How many workers each pool the export forks has."""
     started = []
-    fork_pool = export_module._fork_pool
 
-    def counting(workers):
-        started.append(workers)
-        return fork_pool(workers)
+    class CountedWorkers(export_module._Workers):
+        def __init__(self, count):
+            started.append(count)
+            super().__init__(count)
 
-    monkeypatch.setattr(export_module, "_fork_pool", counting)
+    monkeypatch.setattr(export_module, "_Workers", CountedWorkers)
     return started
 
 
@@ -281,3 +281,17 @@ def test_it_keeps_small_exports_and_one_worker_in_this_process(tmp_path, pools_s
 
     assert pools_started == []
     assert (tmp_path / "small.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+
+
+def test_it_raises_a_workers_error_in_the_export(tmp_path, monkeypatch):
+    make_example()
+    make_example(day=1)
+
+    def broken(rows, fmt, default_system):
+        raise ValueError("unreadable context")
+
+    # Forked workers inherit the patched module.
+    monkeypatch.setattr(export_module, "_format_segment", broken)
+
+    with pytest.raises(RuntimeError, match="ValueError: unreadable context"):
+        export_examples(tmp_path / "x.jsonl", chunk_size=1, workers=2, pool_threshold=0)
