@@ -5,7 +5,10 @@
 Seeds a throwaway SQLite database under var/bench/ (once; --reseed starts over), then runs
 the export in a child process so its peak RSS is the export's alone, not the seeding's;
 the RSS and CPU of the export's worker processes are added in. Ends with
-`RESULT rows_per_s=... peak_rss_mb=... rows_per_cpu_s=...`.
+`RESULT rows_per_s=... peak_rss_mb=... rows_per_cpu_s=...`. On the 2-core dev machine with
+no other job running: about 21,000-24,500 rows/s with two workers (about 15,000 with
+--workers 1), peak RSS of all processes under 210 MB; when another job holds a core the
+wall-clock figure falls to about 13,000, as rows_per_cpu_s shows.
 """
 
 import argparse
