@@ -257,6 +257,7 @@ class TrainingExampleAdmin(admin.ModelAdmin):
             _exports_dir() / f"examples-{stamp}.jsonl",
             filters=ExportFilters(example_ids=list(queryset.values_list("pk", flat=True))),
             user=request.user,
+            workers=1,  # never fork a threaded web server process
         )
         skipped = queryset.count() - export.row_count
         note = f" ({skipped} not approved, left out)" if skipped else ""

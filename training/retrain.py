@@ -66,6 +66,7 @@ def build_retrain_files(
         filters=ExportFilters(state=ReviewState.APPROVED),
         validation_fraction=validation_fraction,
         user=user,
+        workers=1,  # runs inside Celery's pool processes: no forking pools of our own
     )
     train = list(_conversations(corrections_path))
     validation = list(_conversations(validation_path_for(corrections_path)))
