@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED_CSV = Path("/work/shared/data/seed/distilled_ubuntu_mistral7b.csv")
+# shared/ lies beside the checkout (it is never committed into it).
+SEED_CSV = ROOT.parent / "shared/data/seed/distilled_ubuntu_mistral7b.csv"
 BENCH_DIR = ROOT / "var" / "bench"
 WORKER_ID = "bench:0"
 # Opening words of a real question, after the wrapper is gone.

@@ -22,7 +22,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--seed-csv", default="/work/shared/data/seed/distilled_ubuntu_mistral7b.csv"
+        "--seed-csv", default=str(ROOT.parent / "shared/data/seed/distilled_ubuntu_mistral7b.csv")
     )
     parser.add_argument("--base", default=str(ROOT / "var/models/SmolLM2-135M-Instruct"))
     parser.add_argument("--work", default=str(ROOT / "var/bench/training"))
