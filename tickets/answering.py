@@ -170,7 +170,7 @@ def store_answer(
         ).update(status=AnswerStatus.DONE, finished_at=timezone.now())
         if not finished:
             return 0  # claimed again elsewhere after a redelivery: their answer wins
-        ticket = lifecycle._lock(request.ticket)
+        ticket = lifecycle.lock(request.ticket)
         # Once people hold the ticket the answer is only a draft for them.
         shown = passed and ticket.status == Status.AWAITING_ASSISTANT
         answer = Message.objects.create(

@@ -11,6 +11,7 @@ from assistant.models import ModelVersion
 
 from .models import (
     AnswerRequest,
+    AnswerStatus,
     Category,
     EscalationReason,
     Message,
@@ -86,7 +87,7 @@ class TicketClosed(Exception):
     """Closed tickets take no new messages; the user opens a new ticket instead."""
 
 
-def _lock(ticket: Ticket) -> Ticket:
+def lock(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock so concurrent writers see each other."""
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
@@ -171,7 +172,7 @@ def _subject_from(body: str) -> str:
 def post_user_message(ticket: Ticket, author: AbstractBaseUser, body: str) -> Message:
     """Save the requester's message; a resolved ticket reopens, a closed one refuses."""
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         if ticket.status == Status.CLOSED:
             raise TicketClosed(f"Ticket #{ticket.pk} is closed; please open a new ticket.")
         message = Message.objects.create(ticket=ticket, author=author, role=Role.USER, body=body)
@@ -192,10 +193,8 @@ def _route_user_message(ticket: Ticket, question: Message) -> None:
     if version is None:
         escalate(ticket, EscalationReason.NO_MODEL)
         return
-    if ticket.status == Status.AWAITING_ASSISTANT:
-        # An answer is already on its way; the new request follows it with the full context.
-        pass
-    else:
+    # Already awaiting: an answer is on its way; the new request follows it with the context.
+    if ticket.status != Status.AWAITING_ASSISTANT:
         _transition(ticket, Status.AWAITING_ASSISTANT)
     request = AnswerRequest.objects.create(ticket=ticket, question=question, model_version=version)
     from .tasks import enqueue_answer
@@ -206,7 +205,7 @@ def _route_user_message(ticket: Ticket, question: Message) -> None:
 def request_human(ticket: Ticket, user: AbstractBaseUser) -> Ticket:
     """The user's "ask for a human" button."""
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         if ticket.status in (Status.ESCALATED, Status.ASSIGNED):
             return ticket
         if ticket.status == Status.RESOLVED:
@@ -225,11 +224,13 @@ def mark_solved(ticket: Ticket, user: AbstractBaseUser) -> Ticket:
 def record_answered(ticket: Ticket) -> Ticket:
     """The assistant's answer passed the gate."""
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         if ticket.status != Status.AWAITING_ASSISTANT:
             # A person took over, or the user resolved it, while the model was generating.
             return ticket
-        if ticket.answer_requests.filter(status__in=("pending", "running")).exists():
+        if ticket.answer_requests.filter(
+            status__in=(AnswerStatus.PENDING, AnswerStatus.RUNNING)
+        ).exists():
             return ticket  # a newer question is still waiting for its answer
         return _transition(ticket, Status.ANSWERED, kind="answered")
 
@@ -244,7 +245,7 @@ def escalate(
     from .assignment import assign_least_loaded
 
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         if ticket.status in (Status.ESCALATED, Status.ASSIGNED):
             return ticket
         _transition(
@@ -265,7 +266,7 @@ def assign(
 ) -> Ticket:
     """Give a ticket to an agent (auto-assignment, "take" or "reassign")."""
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         if ticket.assigned_to_id == agent.pk and ticket.status == Status.ASSIGNED:
             return ticket
         if ticket.status in (Status.OPEN, Status.AWAITING_ASSISTANT, Status.ANSWERED):
@@ -276,9 +277,6 @@ def assign(
                 actor=actor,
                 kind="escalated",
                 note="taken by an agent",
-                escalation_reason=EscalationReason.USER_REQUEST
-                if actor is None
-                else ticket.escalation_reason or "",
                 escalated_at=timezone.now(),
             )
         kind = "reassigned" if ticket.status == Status.ASSIGNED else "assigned"
@@ -295,7 +293,7 @@ def assign(
 
 def unassign(ticket: Ticket, *, actor: AbstractBaseUser | None = None) -> Ticket:
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         return _transition(
             ticket,
             Status.ESCALATED,
@@ -320,7 +318,7 @@ def agent_reply(
     the training side why the draft needed correcting.
     """
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         if ticket.status == Status.CLOSED:
             raise TicketClosed(f"Ticket #{ticket.pk} is closed.")
         message = Message.objects.create(ticket=ticket, author=agent, role=Role.AGENT, body=body)
@@ -335,12 +333,19 @@ def agent_reply(
     return message
 
 
+def _drop_pending_answers(ticket: Ticket, why: str) -> None:
+    """Answers not yet started are no longer wanted once the ticket is finished."""
+    ticket.answer_requests.filter(status=AnswerStatus.PENDING).update(
+        status=AnswerStatus.FAILED, error=why
+    )
+
+
 def resolve(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         if ticket.status == Status.RESOLVED:
             return ticket
-        ticket.answer_requests.filter(status="pending").update(status="failed", error="resolved")
+        _drop_pending_answers(ticket, "resolved")
         return _transition(
             ticket, Status.RESOLVED, actor=actor, kind="resolved", resolved_at=timezone.now()
         )
@@ -348,10 +353,10 @@ def resolve(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
 
 def close(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         if ticket.status == Status.CLOSED:
             return ticket
-        ticket.answer_requests.filter(status="pending").update(status="failed", error="closed")
+        _drop_pending_answers(ticket, "closed")
         fields = {} if ticket.resolved_at else {"resolved_at": timezone.now()}
         return _transition(ticket, Status.CLOSED, actor=actor, kind="closed", **fields)
 
@@ -364,7 +369,7 @@ def choose_model(
     `None` goes back to the default version. The status does not change.
     """
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         if ticket.model_version_id == (version.pk if version else None):
             return ticket
         ticket.model_version = version
