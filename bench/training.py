@@ -27,10 +27,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--base", default=str(ROOT / "var/models/SmolLM2-135M-Instruct"))
     parser.add_argument("--work", default=str(ROOT / "var/bench/training"))
     parser.add_argument("--train-rows", type=int, default=2000, help="curated rows in the pool")
-    parser.add_argument("--max-steps", type=int, default=20, help="optimizer steps (CPU budget)")
+    parser.add_argument(
+        "--max-steps", type=int, default=0, help="optimizer steps; 0: one pass over the rows"
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--eval-every", type=int, default=25, help="steps between validations")
+    parser.add_argument("--eval-rows", type=int, default=32, help="validation rows per pass")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="torch threads (CPU only)"
+    )
     parser.add_argument("--test-rows", type=int, default=100)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--good-bar", type=float, default=0.6)
@@ -61,8 +68,9 @@ def train_stage(args: argparse.Namespace, data_dir: Path, run_dir: Path) -> dict
         batch_size=args.batch_size,
         max_length=args.max_length,
         lr=args.lr,
-        eval_every=10,
-        eval_limit=32,
+        eval_every=args.eval_every,
+        eval_limit=args.eval_rows,
+        torch_threads=args.threads,
     )
     train_adapter(config)
     return json.loads((run_dir / "metrics.json").read_text())
@@ -121,6 +129,7 @@ def _figure(value: float | None) -> str:
 
 def main() -> None:
     args = parse_args()
+    os.environ["TORCH_THREADS"] = str(args.threads)  # the evaluation's engine reads it
     work = Path(args.work)
     data_dir, run_dir = work / "data", work / "run"
     report = curate_stage(args, data_dir)

@@ -102,6 +102,30 @@ def test_it_batches_pending_questions_of_the_same_model(user, version, settings)
     assert AnswerRequest.objects.filter(status=AnswerStatus.PENDING).count() == 2
 
 
+def test_a_batch_takes_the_oldest_pending_in_order_with_one_read_for_the_extras(
+    user, version, settings
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tickets = [lifecycle.open_ticket(user, f"Question {n}") for n in range(7)]
+    requests = [_only_request(t).pk for t in tickets]
+
+    def claimed_with(size: int, first: int) -> tuple[list[int], int]:
+        settings.ANSWER_BATCH_SIZE = size
+        with CaptureQueriesContext(connection) as queries:
+            batch = answering.claim_batch(first, "w:1")
+        return [r.pk for r in batch], len(queries)
+
+    small, small_queries = claimed_with(2, requests[6])
+    large, large_queries = claimed_with(4, requests[5])
+
+    assert small == [requests[6], requests[0]]
+    assert large == [requests[5], requests[1], requests[2], requests[3]]
+    # Two more claims (one conditional UPDATE each), not two more reads.
+    assert large_queries - small_queries == 2
+
+
 def test_it_sends_earlier_turns_as_context(user, version):
     ticket = lifecycle.open_ticket(user, "Outlook will not start")
     answering.answer_request(_only_request(ticket).pk, "w:1")

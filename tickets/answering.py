@@ -84,11 +84,15 @@ def claim_batch(request_id: int, worker_id: str) -> list[AnswerRequest]:
             .order_by("created_at", "pk")
             .values_list("pk", flat=True)[: room * 2]
         )
+        claimed = []
         for other_id in others:
-            if len(batch) > room:
+            if len(claimed) == room:
                 break
             if _claim(other_id, worker_id):
-                batch.append(AnswerRequest.objects.get(pk=other_id))
+                claimed.append(other_id)
+        # One read for all the extras, in the order they were claimed (oldest first).
+        by_id = AnswerRequest.objects.in_bulk(claimed)
+        batch += [by_id[pk] for pk in claimed]
     for request in batch:
         request.model_version = first.model_version
     return batch
