@@ -3,7 +3,8 @@
     python bench/inference.py                       # 8 and 32 prompts, 64 new tokens
     python bench/inference.py --sizes 8 --new-tokens 16
 
-(a) bare: model.generate() on pre-built prompts, one call per prompt vs one call per batch;
+(a) bare: model.generate() on pre-built prompts, one call per prompt vs one call per batch
+(with the engine's batch inputs: the prefix all prompts share is computed once and cached);
 (b) worker path: tickets.answering.answer_request with ANSWER_BATCH_SIZE=1 vs =N, on tickets
 opened through tickets.lifecycle in a throwaway SQLite database under var/bench/.
 Every path must give the same answers. Pipeline overhead = (worker batched - bare batched)
@@ -73,24 +74,20 @@ def bare_run(loaded, spec, prompts: list[list[int]], batch_size: int) -> Run:
     import torch
 
     from assistant.confidence import answer_length
-    from assistant.generation import generation_options, left_padded
+    from assistant.generation import batch_inputs, generation_options
     from assistant.loading import adapter_in_use
     from assistant.prompting import clean_answer
 
     texts, tokens, seconds, cpu_seconds = [], 0, 0.0, 0.0
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]
-        input_ids, attention_mask = left_padded(chunk, loaded.pad_id, loaded.device)
         began, began_cpu = time.perf_counter(), time.process_time()
         with adapter_in_use(loaded, spec), torch.inference_mode():
-            output = loaded.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                **generation_options(loaded, spec),
-            )
+            inputs = batch_inputs(loaded, chunk)  # shared prefix cached once, as the engine does
+            output = loaded.model.generate(**inputs, **generation_options(loaded, spec))
         seconds += time.perf_counter() - began
         cpu_seconds += time.process_time() - began_cpu
-        for row in output.sequences[:, input_ids.shape[1] :].tolist():
+        for row in output.sequences[:, inputs["input_ids"].shape[1] :].tolist():
             length = answer_length(row, loaded.eos_ids)
             tokens += length
             text = loaded.tokenizer.decode(row[:length], skip_special_tokens=True)

@@ -58,6 +58,28 @@ def test_it_answers_a_batch_exactly_as_one_at_a_time(smollm2_path: Path) -> None
 
 
 @pytest.mark.slow
+def test_a_batch_computes_the_shared_system_turn_once(smollm2_path: Path) -> None:
+    import torch
+
+    from assistant.generation import batch_inputs, prompt_ids, shared_prefix_length
+    from assistant.loading import load_spec
+
+    spec = _spec(smollm2_path)
+    loaded = load_spec(spec)
+    prompts = prompt_ids(loaded, spec, [_conversation(q) for q in QUESTIONS])
+    shared = shared_prefix_length(prompts)
+    system_turn = loaded.tokenizer.decode(prompts[0][:shared])
+
+    with torch.inference_mode():
+        inputs = batch_inputs(loaded, prompts)
+
+    assert "You are a helpful IT helpdesk assistant." in system_turn
+    assert inputs["cache"].get_seq_length() == shared  # cached once, repeated per row
+    assert inputs["input_ids"].shape[0] == len(QUESTIONS)
+    assert inputs["input_ids"][:, :shared].tolist() == [prompts[0][:shared]] * len(QUESTIONS)
+
+
+@pytest.mark.slow
 def test_it_returns_text_scores_and_timings(smollm2_path: Path) -> None:
     [generation] = TransformersEngine().generate(_spec(smollm2_path), [_conversation(QUESTIONS[0])])
 

@@ -3,7 +3,13 @@
 import pytest
 
 from assistant.engine import ModelSpec
-from assistant.generation import answer_tokens, generation_options, left_padded
+from assistant.generation import (
+    answer_tokens,
+    generation_options,
+    left_padded,
+    prefixed_and_padded,
+    shared_prefix_length,
+)
 from assistant.loading import LoadedModel
 
 EOS = 2
@@ -25,6 +31,29 @@ def test_it_pads_on_the_left_so_every_prompt_ends_at_the_last_column() -> None:
 
     assert input_ids.tolist() == [[5, 6, 7], [0, 0, 8]]
     assert attention_mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+
+
+def test_it_puts_the_shared_prefix_first_and_the_padding_after_it() -> None:
+    input_ids, attention_mask = prefixed_and_padded(
+        [1, 2], [[5, 6, 7], [8]], pad_id=0, device="cpu"
+    )
+
+    assert input_ids.tolist() == [[1, 2, 5, 6, 7], [1, 2, 0, 0, 8]]
+    assert attention_mask.tolist() == [[1, 1, 1, 1, 1], [1, 1, 0, 0, 1]]
+
+
+@pytest.mark.parametrize(
+    ("prompts", "shared"),
+    [
+        ([[1, 2, 3, 4], [1, 2, 5]], 2),
+        ([[1, 2, 3], [1, 2, 3, 4]], 2),  # the shorter prompt keeps a token of its own
+        ([[1, 2], [3, 2]], 0),
+        ([[1, 2, 3]], 0),  # one prompt: nothing to share
+        ([[7, 8, 9], [7, 8, 9]], 2),
+    ],
+)
+def test_it_finds_the_prefix_every_prompt_shares(prompts, shared) -> None:
+    assert shared_prefix_length(prompts) == shared
 
 
 def test_it_decodes_greedily_and_keeps_the_raw_logits(chat_tokenizer) -> None:
