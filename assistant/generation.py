@@ -63,6 +63,11 @@ def shared_prefix_length(prompts: list[list[int]]) -> int:
     return length
 
 
+# The prefix's own pass costs about one decoding step (the weights are read once more), so
+# a prefix of a token or two (the plain format's "User:") is cheaper left in the prefill.
+MIN_SHARED_PREFIX = 8
+
+
 def batch_inputs(loaded: LoadedModel, prompts: list[list[int]]) -> dict[str, Any]:
     """generate() inputs for a batch. The prefix all prompts share goes through the model
     once, as a batch of one, and its cached keys and values are repeated for every row: in
@@ -70,7 +75,7 @@ def batch_inputs(loaded: LoadedModel, prompts: list[list[int]]) -> dict[str, Any
     padded prefill otherwise computes it 32 times. Call it where generate() runs (inside
     the adapter's context): the cache depends on the adapter."""
     shared = shared_prefix_length(prompts)
-    if shared == 0:
+    if shared < MIN_SHARED_PREFIX:
         input_ids, attention_mask = left_padded(prompts, loaded.pad_id, loaded.device)
         return {"input_ids": input_ids, "attention_mask": attention_mask}
     prefix = prompts[0][:shared]

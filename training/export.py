@@ -2,9 +2,9 @@
 
 Rows stream from the database (`values_list().iterator()`) in chunks; a small pool of forked
 workers redacts and formats them while this process reads, writes in order and hashes, and
-a bounded number of chunks in flight keeps memory flat however many examples there are. Rows are ordered by the ticket's creation
-time and the latest fraction goes to validation: a model is never trained on tickets that
-came after the ones it is evaluated on.
+a bounded number of chunks in flight keeps memory flat however many examples there are.
+Rows are ordered by the ticket's creation time and the latest fraction goes to validation:
+a model is never trained on tickets that came after the ones it is evaluated on.
 """
 
 import csv
