@@ -97,6 +97,7 @@ def _load(base_model_path: str, quantization: str) -> LoadedModel:
     model = AutoModelForCausalLM.from_pretrained(base_model_path, **options)
     if quantization_config is None:
         model.to(device)
+        _pack_weights(model)  # quantised layers keep bitsandbytes' kernels
     model.eval()
     eos_ids = _eos_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id
@@ -110,6 +111,17 @@ def _load(base_model_path: str, quantization: str) -> LoadedModel:
         eos_ids=eos_ids,
         pad_id=pad_id,
     )
+
+
+def _pack_weights(model: Any) -> None:
+    """Pre-pack a float32 CPU model's linear weights for oneDNN (see assistant.packed_linear);
+    ASSISTANT_PACK_WEIGHTS=0 keeps torch's plain layers."""
+    from helpdesk.env import env_bool
+
+    from .packed_linear import can_pack, pack_linear_layers
+
+    if env_bool("ASSISTANT_PACK_WEIGHTS", True) and can_pack(model):
+        pack_linear_layers(model)
 
 
 def _dtype(device: str) -> Any:

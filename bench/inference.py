@@ -171,11 +171,16 @@ def bench_size(
     }
     # A batched run is short, so one noisy moment on the shared machine skews it: alternate
     # bare and worker runs and keep each path's median (the one-at-a-time runs are long
-    # sums of many calls already).
+    # sums of many calls already). Which path goes first alternates too: a run right after
+    # the other path's run was seen to be a few percent faster.
     bare_runs, worker_runs = [], []
-    for _ in range(repeats):
-        bare_runs.append(bare_run(loaded, spec, prompts, size))
-        worker_runs.append(worker_run(version, questions, size))
+    for repeat in range(repeats):
+        runs = [
+            lambda: bare_runs.append(bare_run(loaded, spec, prompts, size)),
+            lambda: worker_runs.append(worker_run(version, questions, size)),
+        ]
+        for run in runs if repeat % 2 == 0 else reversed(runs):
+            run()
     figures |= {"bare_batched": median_run(bare_runs), "worker_batched": median_run(worker_runs)}
     reference = figures["bare_single"].texts
     for name, run in figures.items():

@@ -172,6 +172,9 @@ ASSISTANT_WARM_UP = env_bool("ASSISTANT_WARM_UP", True)
 MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))
 # When false, new tickets go straight to the agents with reason "no model".
 ASSISTANT_ENABLED = env_bool("ASSISTANT_ENABLED", True)
+# Float32 CPU models multiply with oneDNN's pre-packed weights (assistant.packed_linear).
+# The Django-free loader reads the variable itself; reading it here fails a bad value at start.
+ASSISTANT_PACK_WEIGHTS = env_bool("ASSISTANT_PACK_WEIGHTS", True)
 
 # --- Tickets ----------------------------------------------------------------
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 8000, minimum=1)

@@ -8,26 +8,10 @@ import pytest
 
 from assistant.engine import Generation, ModelSpec, TransformersEngine
 
+from .tiny_models import tiny_qwen2
+
 NEW_TOKENS = 6
 QUESTION = [{"role": "user", "content": "How do I mount a USB disk?"}]
-
-
-def _tiny_qwen2(vocab_size: int):
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
-    config = Qwen2Config(
-        vocab_size=vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-    )
-    return Qwen2ForCausalLM(config)
 
 
 def _tiny_gpt_neo(vocab_size: int):
@@ -47,7 +31,7 @@ def _tiny_gpt_neo(vocab_size: int):
     return GPTNeoForCausalLM(config)
 
 
-ARCHITECTURES = {"qwen2": _tiny_qwen2, "gpt_neo": _tiny_gpt_neo}
+ARCHITECTURES = {"qwen2": tiny_qwen2, "gpt_neo": _tiny_gpt_neo}
 
 
 def _build(root: Path, name: str, smollm2_path: Path) -> Path:
@@ -153,6 +137,19 @@ def test_it_changes_the_output_logits_when_an_adapter_is_loaded(base: Path) -> N
 
     assert not torch.allclose(bare_logits, adapted_logits, atol=1e-4)
     assert _answer(bare).token_probs != pytest.approx(_answer(adapted).token_probs, abs=1e-6)
+
+
+def test_its_adapters_wrap_the_packed_layers_of_the_base(base: Path) -> None:
+    from peft.tuners.lora import LoraLayer
+
+    from assistant.loading import load_spec
+    from assistant.packed_linear import PackedLinear
+
+    loaded = load_spec(_spec(base, "adapter-a"))
+
+    adapted = [module for module in loaded.model.modules() if isinstance(module, LoraLayer)]
+    assert adapted, "the adapter must wrap some layers"
+    assert all(isinstance(module.base_layer, PackedLinear) for module in adapted)
 
 
 def test_it_switches_between_two_adapters_on_one_base(base: Path) -> None:

@@ -1,0 +1,21 @@
+"""Tiny randomly initialised models for tests that need a real architecture, not its size."""
+
+
+def tiny_qwen2(vocab_size: int, tied: bool = False):
+    """Qwen2 (biased q/k/v projections, grouped-query attention), 2 layers of width 32."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    config = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+        tie_word_embeddings=tied,
+    )
+    return Qwen2ForCausalLM(config)
