@@ -6,6 +6,7 @@ from typing import Any
 from .confidence import answer_length, batch_confidence
 from .engine import Generation, ModelSpec
 from .loading import LoadedModel, adapter_in_use
+from .prefill import MIN_SHARED_PREFIX, prefilled_cache, shared_prefix_length
 from .prompting import PLAIN_STOP, clean_answer, encode_prompt, uses_chat_template
 
 
@@ -51,41 +52,21 @@ def prefixed_and_padded(
     return input_ids.to(device), attention_mask.to(device)
 
 
-def shared_prefix_length(prompts: list[list[int]]) -> int:
-    """Tokens every prompt begins with (the system turn, the template's opening), leaving
-    each prompt at least one token of its own for generate() to feed."""
-    if len(prompts) < 2:
-        return 0
-    shortest = min(len(ids) for ids in prompts)
-    length = 0
-    while length < shortest - 1 and all(ids[length] == prompts[0][length] for ids in prompts):
-        length += 1
-    return length
-
-
-# The prefix's own pass costs about one decoding step (the weights are read once more), so
-# a prefix of a token or two (the plain format's "User:") is cheaper left in the prefill.
-MIN_SHARED_PREFIX = 8
-
-
 def batch_inputs(loaded: LoadedModel, prompts: list[list[int]]) -> dict[str, Any]:
-    """generate() inputs for a batch. The prefix all prompts share goes through the model
-    once, as a batch of one, and its cached keys and values are repeated for every row: in
-    a batch of 32 helpdesk prompts the system turn is about half the prompt tokens, and the
-    padded prefill otherwise computes it 32 times. Call it where generate() runs (inside
-    the adapter's context): the cache depends on the adapter."""
+    """generate() inputs for a batch, most of its prefill already done (see
+    assistant.prefill): the shared prefix once, the rows in groups of similar length.
+    Call it where generate() runs (inside the adapter's context): the cache depends on
+    the adapter."""
     shared = shared_prefix_length(prompts)
-    if shared < MIN_SHARED_PREFIX:
-        input_ids, attention_mask = left_padded(prompts, loaded.pad_id, loaded.device)
-        return {"input_ids": input_ids, "attention_mask": attention_mask}
-    prefix = prompts[0][:shared]
-    input_ids, attention_mask = prefixed_and_padded(
-        prefix, [ids[shared:] for ids in prompts], loaded.pad_id, loaded.device
-    )
-    prefix_pass = loaded.model(input_ids=input_ids[:1, :shared], use_cache=True, logits_to_keep=1)
-    cache = prefix_pass.cache
-    cache.batch_repeat_interleave(len(prompts))
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "cache": cache}
+    prefix = prompts[0][:shared] if shared >= MIN_SHARED_PREFIX else []
+    suffixes = [ids[len(prefix) :] for ids in prompts]
+    input_ids, attention_mask = prefixed_and_padded(prefix, suffixes, loaded.pad_id, loaded.device)
+    inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if len(prompts) > 1:
+        cache = prefilled_cache(loaded.model, prefix, suffixes, loaded.pad_id, loaded.device)
+        if cache is not None:
+            inputs["cache"] = cache
+    return inputs
 
 
 def generation_options(loaded: LoadedModel, spec: ModelSpec) -> dict[str, Any]:

@@ -58,11 +58,12 @@ def test_it_answers_a_batch_exactly_as_one_at_a_time(smollm2_path: Path) -> None
 
 
 @pytest.mark.slow
-def test_a_batch_computes_the_shared_system_turn_once(smollm2_path: Path) -> None:
+def test_a_batch_is_prefilled_with_the_shared_system_turn_computed_once(smollm2_path) -> None:
     import torch
 
-    from assistant.generation import batch_inputs, prompt_ids, shared_prefix_length
+    from assistant.generation import batch_inputs, prompt_ids
     from assistant.loading import load_spec
+    from assistant.prefill import shared_prefix_length
 
     spec = _spec(smollm2_path)
     loaded = load_spec(spec)
@@ -74,9 +75,13 @@ def test_a_batch_computes_the_shared_system_turn_once(smollm2_path: Path) -> Non
         inputs = batch_inputs(loaded, prompts)
 
     assert "You are a helpful IT helpdesk assistant." in system_turn
-    assert inputs["cache"].get_seq_length() == shared  # cached once, repeated per row
     assert inputs["input_ids"].shape[0] == len(QUESTIONS)
     assert inputs["input_ids"][:, :shared].tolist() == [prompts[0][:shared]] * len(QUESTIONS)
+    # Everything but the last column is prefilled: generate() feeds every row's last token.
+    assert inputs["cache"].get_seq_length() == inputs["input_ids"].shape[1] - 1
+    # The system turn's keys are one computation repeated, not one per row.
+    keys = inputs["cache"].layers[-1].keys[:, :, :shared]
+    assert all(torch.equal(keys[row], keys[0]) for row in range(len(QUESTIONS)))
 
 
 @pytest.mark.slow

@@ -8,9 +8,9 @@ from assistant.generation import (
     generation_options,
     left_padded,
     prefixed_and_padded,
-    shared_prefix_length,
 )
 from assistant.loading import LoadedModel
+from assistant.prefill import shared_prefix_length
 
 EOS = 2
 
