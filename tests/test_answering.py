@@ -1,6 +1,9 @@
 """The answer job with the deterministic engine: claims, batching, the gate, failures."""
 
+import threading
+
 import pytest
+from django.db import DataError
 from django.utils import timezone
 
 from assistant.registry import get_engine
@@ -102,7 +105,7 @@ def test_it_batches_pending_questions_of_the_same_model(user, version, settings)
     assert AnswerRequest.objects.filter(status=AnswerStatus.PENDING).count() == 2
 
 
-def test_a_batch_takes_the_oldest_pending_in_order_with_one_read_for_the_extras(
+def test_a_batch_takes_the_oldest_pending_in_order_in_queries_that_do_not_grow_with_it(
     user, version, settings
 ):
     from django.db import connection
@@ -122,8 +125,71 @@ def test_a_batch_takes_the_oldest_pending_in_order_with_one_read_for_the_extras(
 
     assert small == [requests[6], requests[0]]
     assert large == [requests[5], requests[1], requests[2], requests[3]]
-    # Two more claims (one conditional UPDATE each), not two more reads.
-    assert large_queries - small_queries == 2
+    # The extras are locked, claimed and read in three statements, however many they are.
+    assert large_queries == small_queries
+
+
+def test_an_answer_that_cannot_be_stored_sends_its_ticket_to_people_and_keeps_the_others(
+    user, agent, version, settings, monkeypatch
+):
+    settings.ANSWER_BATCH_SIZE = 3
+    tickets = [lifecycle.open_ticket(user, f"Question {n}") for n in range(3)]
+    broken = tickets[1]
+    record_answered = lifecycle.record_answered
+
+    def refuse_one(ticket):
+        if ticket.pk == broken.pk:
+            raise DataError("invalid byte sequence")  # as PostgreSQL refuses a NUL in text
+        record_answered(ticket)
+
+    monkeypatch.setattr(lifecycle, "record_answered", refuse_one)
+
+    assert answering.answer_request(_only_request(tickets[0]).pk, "w:1") == 2
+
+    for ticket in tickets:
+        ticket.refresh_from_db()
+    assert [t.status for t in tickets] == [Status.ANSWERED, Status.ASSIGNED, Status.ANSWERED]
+    assert broken.escalation_reason == EscalationReason.MODEL_ERROR
+    assert "could not be stored" in _only_request(broken).error
+    # Its half-stored answer went back with its savepoint.
+    assert not Message.objects.filter(ticket=broken, role=Role.ASSISTANT).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_batches_claim_every_request_once_without_deadlock(user, settings):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are the point of this test: it runs on PostgreSQL")
+    ModelVersionFactory(is_default=True)
+    settings.ANSWER_BATCH_SIZE = 4
+    requests = [_only_request(lifecycle.open_ticket(user, f"Question {n}")).pk for n in range(16)]
+    firsts = requests[::4]
+    barrier = threading.Barrier(len(firsts))
+    claimed: list[int] = []
+    errors: list[BaseException] = []
+
+    def claim(first: int) -> None:
+        try:
+            barrier.wait()
+            claimed.extend(r.pk for r in answering.claim_batch(first, f"w:{first}"))
+        except BaseException as exc:  # surfaced below, threads swallow them otherwise
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(first,)) for first in firsts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(claimed) == sorted(set(claimed))  # nobody claimed a request twice
+    assert set(firsts) <= set(claimed)
+    running = AnswerRequest.objects.filter(status=AnswerStatus.RUNNING)
+    assert sorted(running.values_list("pk", flat=True)) == sorted(claimed)
 
 
 def test_it_sends_earlier_turns_as_context(user, version):

@@ -69,33 +69,43 @@ def _claimant_is_dead(claimed_by: str) -> bool:
 
 
 def claim_batch(request_id: int, worker_id: str) -> list[AnswerRequest]:
-    """Claim this request plus other pending ones for the same model, up to the batch size."""
+    """Claim this request plus the oldest others pending for the same model, up to the
+    batch size."""
     if not _claim(request_id, worker_id):
         return []
     first = AnswerRequest.objects.select_related("model_version").get(pk=request_id)
     batch = [first]
     room = settings.ANSWER_BATCH_SIZE - 1
     if room > 0 and first.model_version_id is not None:
-        others = (
-            AnswerRequest.objects.filter(
-                status=AnswerStatus.PENDING, model_version_id=first.model_version_id
-            )
-            .exclude(pk=request_id)
-            .order_by("created_at", "pk")
-            .values_list("pk", flat=True)[: room * 2]
-        )
-        claimed = []
-        for other_id in others:
-            if len(claimed) == room:
-                break
-            if _claim(other_id, worker_id):
-                claimed.append(other_id)
+        claimed = _claim_oldest_pending(first, room, worker_id)
         # One read for all the extras, in the order they were claimed (oldest first).
         by_id = AnswerRequest.objects.in_bulk(claimed)
         batch += [by_id[pk] for pk in claimed]
     for request in batch:
         request.model_version = first.model_version
     return batch
+
+
+def _claim_oldest_pending(first: AnswerRequest, room: int, worker_id: str) -> list[int]:
+    """Up to `room` pending requests for the model of `first`, claimed in one transaction of
+    two statements whatever the batch size. Rows another worker is claiming at the same
+    moment are skipped, not waited for (PostgreSQL's SKIP LOCKED; SQLite takes the whole
+    database for the transaction): two batches never deadlock or take the same request."""
+    with transaction.atomic():
+        pending = list(
+            AnswerRequest.objects.select_for_update(skip_locked=True)
+            .filter(status=AnswerStatus.PENDING, model_version_id=first.model_version_id)
+            .exclude(pk=first.pk)
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:room]
+        )
+        AnswerRequest.objects.filter(pk__in=pending).update(
+            status=AnswerStatus.RUNNING,
+            claimed_by=worker_id,
+            claimed_at=timezone.now(),
+            attempts=F("attempts") + 1,
+        )
+    return pending
 
 
 # --- conversation -----------------------------------------------------------
@@ -147,9 +157,34 @@ def answer_request(request_id: int, worker_id: str | None = None) -> int:
         _fail(batch, worker_id, EscalationReason.MODEL_ERROR, repr(exc))
         return 0
     elapsed = time.monotonic() - started
+    return store_batch(batch, version, generations, worker_id, elapsed)
+
+
+def store_batch(
+    batch: list[AnswerRequest],
+    version: ModelVersion,
+    generations: list[Generation],
+    worker_id: str,
+    batch_seconds: float,
+) -> int:
+    """Store a batch's answers in one transaction: one commit for the batch, not one per
+    answer. An answer that cannot be stored (say, text the database refuses) rolls back to
+    its own savepoint and its ticket goes to people; the others are kept."""
     stored = 0
-    for request, generation in zip(batch, generations, strict=True):
-        stored += store_answer(request, version, generation, worker_id, elapsed, len(batch))
+    with transaction.atomic():
+        for request, generation in zip(batch, generations, strict=True):
+            try:
+                stored += store_answer(
+                    request, version, generation, worker_id, batch_seconds, len(batch)
+                )
+            except Exception as exc:  # whatever it was, this ticket must reach a person
+                log.exception("Could not store the answer to request %d", request.pk)
+                fail_request(
+                    request.pk,
+                    EscalationReason.MODEL_ERROR,
+                    f"answer could not be stored: {exc!r}",
+                    claimed_by=worker_id,
+                )
     return stored
 
 
