@@ -1,12 +1,11 @@
 """The answer job with the deterministic engine: claims, batching, the gate, failures."""
 
-import threading
-
 import pytest
 from django.db import DataError
 from django.utils import timezone
 
 from assistant.registry import get_engine
+from tests.concurrency import run_at_once
 from tests.factories import ModelVersionFactory
 from tickets import answering, lifecycle
 from tickets.models import AnswerRequest, AnswerStatus, EscalationReason, Message, Role, Status
@@ -166,24 +165,12 @@ def test_simultaneous_batches_claim_every_request_once_without_deadlock(user, se
     settings.ANSWER_BATCH_SIZE = 4
     requests = [_only_request(lifecycle.open_ticket(user, f"Question {n}")).pk for n in range(16)]
     firsts = requests[::4]
-    barrier = threading.Barrier(len(firsts))
     claimed: list[int] = []
-    errors: list[BaseException] = []
 
     def claim(first: int) -> None:
-        try:
-            barrier.wait()
-            claimed.extend(r.pk for r in answering.claim_batch(first, f"w:{first}"))
-        except BaseException as exc:  # surfaced below, threads swallow them otherwise
-            errors.append(exc)
-        finally:
-            connection.close()
+        claimed.extend(r.pk for r in answering.claim_batch(first, f"w:{first}"))
 
-    threads = [threading.Thread(target=claim, args=(first,)) for first in firsts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_at_once(claim, firsts)
 
     assert errors == []
     assert sorted(claimed) == sorted(set(claimed))  # nobody claimed a request twice

@@ -1,10 +1,9 @@
 """Least-loaded auto-assignment, its queue, and its safety under concurrent escalations."""
 
-import threading
-
 import pytest
 from django.db import connection
 
+from tests.concurrency import run_at_once
 from tests.factories import AgentFactory, TicketFactory
 from tickets import assignment, lifecycle
 from tickets.models import AgentProfile, EscalationReason, Status, Ticket
@@ -75,23 +74,9 @@ def test_twenty_simultaneous_escalations_spread_evenly_with_none_lost(user):
         pytest.skip("row locks are the point of this test: it runs on PostgreSQL")
     agents = [AgentFactory() for _ in range(4)]
     tickets = [TicketFactory(requester=user, status=Status.OPEN) for _ in range(20)]
-    barrier = threading.Barrier(len(tickets))
-    errors: list[BaseException] = []
-
-    def escalate(ticket: Ticket) -> None:
-        try:
-            barrier.wait()
-            lifecycle.escalate(ticket, EscalationReason.USER_REQUEST)
-        except BaseException as exc:  # surfaced below, threads swallow them otherwise
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=escalate, args=(t,)) for t in tickets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_at_once(
+        lambda ticket: lifecycle.escalate(ticket, EscalationReason.USER_REQUEST), tickets
+    )
 
     assert errors == []
     loads = {a.pk: Ticket.objects.filter(assigned_to=a).count() for a in agents}
