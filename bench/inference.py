@@ -226,7 +226,7 @@ def main() -> None:
         help="torch threads of the one process that generates (default: every core, as a "
         "worker that owns the machine; the portal's default is TORCH_THREADS=1)",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="batched runs per path (median)")
+    parser.add_argument("--repeats", type=int, default=5, help="batched runs per path (median)")
     args = parser.parse_args()
     _isolate_environment(args.threads)
     version = _prepare_database(args.new_tokens)
