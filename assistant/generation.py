@@ -26,11 +26,6 @@ def prompt_ids(
     ]
 
 
-def left_padded(prompts: list[list[int]], pad_id: int, device: str) -> tuple[Any, Any]:
-    """input_ids and attention_mask, padded on the left so every row's next token is last."""
-    return prefixed_and_padded([], prompts, pad_id, device)
-
-
 def prefixed_and_padded(
     prefix: list[int], suffixes: list[list[int]], pad_id: int, device: str
 ) -> tuple[Any, Any]:

@@ -20,7 +20,8 @@ import copy
 import math
 from typing import Any
 
-# Tokens every prompt must share before the prefix gets its own pass.
+# The prefix's own pass costs about one decoding step (every weight is read once more), so
+# a prefix of a token or two (the plain format's "User:") is cheaper left in the rows.
 MIN_SHARED_PREFIX = 8
 # What one more pass over the model costs, in tokens of prefill: a pass reads every weight
 # once and pays the per-layer overheads, about as much as prefilling 32 tokens on the CPU

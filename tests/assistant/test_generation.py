@@ -6,7 +6,6 @@ from assistant.engine import ModelSpec
 from assistant.generation import (
     answer_tokens,
     generation_options,
-    left_padded,
     prefixed_and_padded,
 )
 from assistant.loading import LoadedModel
@@ -27,7 +26,7 @@ def _loaded(tokenizer) -> LoadedModel:
 
 
 def test_it_pads_on_the_left_so_every_prompt_ends_at_the_last_column() -> None:
-    input_ids, attention_mask = left_padded([[5, 6, 7], [8]], pad_id=0, device="cpu")
+    input_ids, attention_mask = prefixed_and_padded([], [[5, 6, 7], [8]], pad_id=0, device="cpu")
 
     assert input_ids.tolist() == [[5, 6, 7], [0, 0, 8]]
     assert attention_mask.tolist() == [[1, 1, 1], [0, 0, 1]]
