@@ -6,7 +6,12 @@ from typing import Any
 from .confidence import answer_length, batch_confidence
 from .engine import Generation, ModelSpec
 from .loading import LoadedModel, adapter_in_use
-from .prefill import MIN_SHARED_PREFIX, prefilled_cache, shared_prefix_length
+from .prefill import (
+    MIN_SHARED_PREFIX,
+    prefilled_cache,
+    prefixed_and_padded,
+    shared_prefix_length,
+)
 from .prompting import PLAIN_STOP, clean_answer, encode_prompt, uses_chat_template
 
 
@@ -24,27 +29,6 @@ def prompt_ids(
         )
         for conversation in conversations
     ]
-
-
-def prefixed_and_padded(
-    prefix: list[int], suffixes: list[list[int]], pad_id: int, device: str
-) -> tuple[Any, Any]:
-    """Rows of `prefix + padding + suffix`: the shared prefix first (same columns in every
-    row, so one cached copy of its keys and values serves them all), the padding between,
-    so that every row's next token is last. Positions come from the attention mask, so a
-    row's tokens sit at the same positions as in the unpadded prompt."""
-    import torch
-
-    width = max(len(ids) for ids in suffixes)
-    rows, start = len(suffixes), len(prefix)
-    input_ids = torch.full((rows, start + width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((rows, start + width), dtype=torch.long)
-    input_ids[:, :start] = torch.tensor(prefix, dtype=torch.long)
-    attention_mask[:, :start] = 1
-    for row, ids in enumerate(suffixes):
-        input_ids[row, start + width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[row, start + width - len(ids) :] = 1
-    return input_ids.to(device), attention_mask.to(device)
 
 
 def batch_inputs(loaded: LoadedModel, prompts: list[list[int]]) -> dict[str, Any]:

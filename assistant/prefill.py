@@ -29,6 +29,27 @@ MIN_SHARED_PREFIX = 8
 PASS_COST_TOKENS = 32
 
 
+def prefixed_and_padded(
+    prefix: list[int], suffixes: list[list[int]], pad_id: int, device: str
+) -> tuple[Any, Any]:
+    """Rows of `prefix + padding + suffix`: the shared prefix first (same columns in every
+    row, so one cached copy of its keys and values serves them all), the padding between,
+    so that every row's next token is last. Positions come from the attention mask, so a
+    row's tokens sit at the same positions as in the unpadded prompt."""
+    import torch
+
+    width = max(len(ids) for ids in suffixes)
+    rows, start = len(suffixes), len(prefix)
+    input_ids = torch.full((rows, start + width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((rows, start + width), dtype=torch.long)
+    input_ids[:, :start] = torch.tensor(prefix, dtype=torch.long)
+    attention_mask[:, :start] = 1
+    for row, ids in enumerate(suffixes):
+        input_ids[row, start + width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[row, start + width - len(ids) :] = 1
+    return input_ids.to(device), attention_mask.to(device)
+
+
 def shared_prefix_length(prompts: list[list[int]]) -> int:
     """Tokens every prompt begins with (the system turn, the template's opening), leaving
     each prompt at least one token of its own for generate() to feed."""
@@ -115,19 +136,15 @@ def _group_cache(model: Any, shared: Any, rows: list[list[int]], pad_id: int, de
     import torch
 
     start = 0 if shared is None else shared.get_seq_length()
-    width = max(len(ids) for ids in rows)
-    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    own_mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for row, ids in enumerate(rows):
-        input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
-        own_mask[row, width - len(ids) :] = 1
+    input_ids, own_mask = prefixed_and_padded([], rows, pad_id, device)
     # As generate() numbers them: the prefix takes 0..start-1, padding takes no position.
     position_ids = (start + own_mask.cumsum(-1) - 1).clamp(min=start)
-    attention_mask = torch.cat([torch.ones((len(rows), start), dtype=torch.long), own_mask], 1)
+    prefix_mask = own_mask.new_ones((len(rows), start))
+    attention_mask = torch.cat([prefix_mask, own_mask], 1)
     output = model(
-        input_ids=input_ids.to(device),
-        attention_mask=attention_mask.to(device),
-        position_ids=position_ids.to(device),
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=position_ids,
         cache=None if shared is None else _repeated(shared, len(rows)),
         use_cache=True,
         logits_to_keep=1,

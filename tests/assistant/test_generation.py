@@ -6,10 +6,9 @@ from assistant.engine import ModelSpec
 from assistant.generation import (
     answer_tokens,
     generation_options,
-    prefixed_and_padded,
 )
 from assistant.loading import LoadedModel
-from assistant.prefill import shared_prefix_length
+from assistant.prefill import prefixed_and_padded, shared_prefix_length
 
 EOS = 2
 

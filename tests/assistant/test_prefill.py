@@ -7,8 +7,7 @@ import random
 import pytest
 
 from assistant import prefill
-from assistant.generation import prefixed_and_padded
-from assistant.prefill import length_groups, prefilled_cache
+from assistant.prefill import length_groups, prefilled_cache, prefixed_and_padded
 
 from .tiny_models import tiny_qwen2
 
