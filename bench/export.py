@@ -129,7 +129,7 @@ def _seed(rows: int) -> None:
 def _export_in_this_process(fmt: str, workers: int | None) -> None:
     from django.core.management import call_command
 
-    from training.export import default_workers, export_examples
+    from training.feedback.export import default_workers, export_examples
 
     call_command("migrate", verbosity=0)  # a schema changed since seeding is brought up to date
 

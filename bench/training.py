@@ -46,7 +46,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def curate_stage(args: argparse.Namespace, data_dir: Path) -> dict:
-    from training.curation import curate_to_dir
+    from training.pipeline.curation import curate_to_dir
 
     if (data_dir / "report.json").exists():
         return json.loads((data_dir / "report.json").read_text())
@@ -54,7 +54,7 @@ def curate_stage(args: argparse.Namespace, data_dir: Path) -> dict:
 
 
 def train_stage(args: argparse.Namespace, data_dir: Path, run_dir: Path) -> dict:
-    from training.finetune import TrainConfig, train_adapter
+    from training.pipeline.finetune import TrainConfig, train_adapter
 
     if (run_dir / "metrics.json").exists():
         return json.loads((run_dir / "metrics.json").read_text())
@@ -81,8 +81,8 @@ def compare(
 ) -> tuple[dict, dict]:
     """Base and tuned model on the same test rows, through the assistant's real engine."""
     from assistant.engine import ModelSpec, TransformersEngine
-    from training.evaluation import Gate, evaluate_spec, read_test_split
-    from training.finetune import DEFAULT_SYSTEM_PROMPT
+    from training.pipeline.evaluation import Gate, evaluate_spec, read_test_split
+    from training.pipeline.finetune import DEFAULT_SYSTEM_PROMPT
 
     test = read_test_split(data_dir / "test.jsonl", args.test_rows)
     gate = Gate("mean_top_prob", 0.75)  # the seed's score and threshold

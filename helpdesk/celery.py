@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 app = Celery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# training/ keeps its tasks with the part of the pipeline they belong to.
+app.autodiscover_tasks(["training.pipeline", "training.releases"])

@@ -132,7 +132,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
 CELERY_TASK_ROUTES = {
     "tickets.tasks.answer_pending": {"queue": INFERENCE_QUEUE},
-    "training.tasks.*": {"queue": TRAINING_QUEUE},
+    "training.pipeline.tasks.*": {"queue": TRAINING_QUEUE},
 }
 # One answer at a time per process: a prefetched task would wait behind a long generation.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

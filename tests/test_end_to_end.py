@@ -105,7 +105,7 @@ def test_promoting_a_version_while_the_worker_runs_switches_the_next_answer(
 
 
 def _promote(version: ModelVersion) -> None:
-    from training.promotion import promote
+    from training.releases.promotion import promote
 
     promote(version, by=None, override_reason="end-to-end test of the hot reload")
 

@@ -1,3 +1,5 @@
-"""The training side of the admin: runs and evaluations, corrections, review, exports."""
+"""The training side of the admin: each part of training/ registers its own models."""
 
-from . import admin_feedback, admin_runs  # noqa: F401  (each registers its own models)
+from .feedback import admin as feedback_admin  # noqa: F401
+from .pipeline import admin as pipeline_admin  # noqa: F401
+from .releases import admin as releases_admin  # noqa: F401

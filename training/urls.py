@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import dashboard
+from .dashboard import views as dashboard
 
 app_name = "training"
 

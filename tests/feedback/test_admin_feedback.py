@@ -105,7 +105,7 @@ def test_erasure_from_the_admin_form(signed_in, manager):
 def test_the_shadow_button_runs_a_comparison_shown_side_by_side(signed_in, settings, monkeypatch):
     settings.ASSISTANT_ENGINE = "assistant.fake.DeterministicEngine"
     monkeypatch.setattr(
-        "training.shadow._minilm_similarity", lambda answers, refs: [0.7 for _ in answers]
+        "training.releases.shadow._minilm_similarity", lambda answers, refs: [0.7 for _ in answers]
     )
     ModelVersionFactory(name="live").make_default()
     candidate = ModelVersionFactory(name="next", adapter_path="/nonexistent/a")

@@ -5,7 +5,7 @@ from django.utils import timezone
 from tests.factories import MessageFactory, TicketFactory
 from tests.feedback.helpers import requester
 from tickets.models import EscalationReason, MessageRating, Role, Status, TicketEvent
-from training.dashboard import calibration, confidence_distribution, outcome_totals
+from training.dashboard.views import calibration, confidence_distribution, outcome_totals
 
 pytestmark = pytest.mark.django_db
 

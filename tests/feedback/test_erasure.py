@@ -3,8 +3,8 @@ from django.core.management import call_command
 
 from tests.feedback.helpers import make_example
 from tickets.models import Message, Ticket
-from training.erasure import erase_ticket
-from training.export import export_examples
+from training.feedback.erasure import erase_ticket
+from training.feedback.export import export_examples
 from training.models import Erasure, TrainingExample
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,10 @@ from django.core.management import call_command
 from tests.factories import ModelVersionFactory
 from tests.feedback.helpers import make_example
 from tests.feedback.test_redaction import CASES as SECRETS
-from training import export as export_module
-from training.export import ExportFilters, export_examples, validation_path_for
+from training.feedback import export as export_module
+from training.feedback.export import ExportFilters, export_examples, validation_path_for
+from training.feedback.redaction import KINDS
 from training.models import DataExport, ReviewState
-from training.redaction import KINDS
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from assistant.models import ModelVersion, VersionStage
 from assistant.registry import get_engine, spec_for
 from tests.factories import ModelVersionFactory
 from training.models import Promotion, ShadowComparison
-from training.promotion import PromotionRefused, promote, rollback
+from training.releases.promotion import PromotionRefused, promote, rollback
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 import pytest
 
-from training.redaction import RedactionReport, redact
+from training.feedback.redaction import RedactionReport, redact
 
 CASES = [
     ("EMAIL", "Write to jane.doe+it@corp.example.co.uk today", "Write to [EMAIL] today"),

@@ -5,7 +5,7 @@ import pytest
 from tests.factories import ModelVersionFactory
 from tests.feedback.helpers import make_example
 from training.models import DataExport, ReviewState, TrainingRun
-from training.retrain import build_retrain_files, scheduled_retrain, start_retraining
+from training.releases.retrain import build_retrain_files, scheduled_retrain, start_retraining
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_it_starts_a_training_run_from_the_default_version(
     make_example(day=0)
     make_example(day=1)
     enqueued = []
-    monkeypatch.setattr("training.tasks.run_training.delay", enqueued.append)
+    monkeypatch.setattr("training.pipeline.tasks.run_training.delay", enqueued.append)
 
     with django_capture_on_commit_callbacks(execute=True):
         run = start_retraining(manager, replay_path=_replay_file(tmp_path / "r.jsonl", 5))
@@ -84,7 +84,7 @@ def test_the_schedule_retrains_when_enabled_and_enough_is_new(settings, tmp_path
     settings.VAR_DIR = tmp_path
     settings.RETRAIN_SCHEDULE_ENABLED = True
     settings.RETRAIN_MIN_NEW_EXAMPLES = 2
-    monkeypatch.setattr("training.tasks.run_training.delay", lambda run_id: None)
+    monkeypatch.setattr("training.pipeline.tasks.run_training.delay", lambda run_id: None)
     ModelVersionFactory(name="base").make_default()
     make_example(day=0)
     assert scheduled_retrain() is None  # one new example is not enough

@@ -1,8 +1,14 @@
 import pytest
 
 from tests.feedback.helpers import make_example
+from training.feedback.review import (
+    approve,
+    correction_diff_html,
+    edit_correction,
+    reject,
+    set_state,
+)
 from training.models import ReviewState, TrainingExample
-from training.review import approve, correction_diff_html, edit_correction, reject, set_state
 
 pytestmark = pytest.mark.django_db
 

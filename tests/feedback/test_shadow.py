@@ -5,7 +5,7 @@ from assistant.models import ModelVersion
 from tests.factories import ModelVersionFactory
 from tests.feedback.helpers import make_example
 from training.models import ReviewState, ShadowComparison
-from training.shadow import run_shadow_comparison
+from training.releases.shadow import run_shadow_comparison
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_it_counts_the_share_each_would_escalate(versions):
 def test_the_command_runs_a_comparison(versions, monkeypatch):
     active, candidate = versions
     make_example(day=0)
-    monkeypatch.setattr("training.shadow._minilm_similarity", _adapter_answers_win)
+    monkeypatch.setattr("training.releases.shadow._minilm_similarity", _adapter_answers_win)
 
     call_command("shadow_eval", "--candidate", "candidate", "--limit", "3")
 
@@ -93,7 +93,7 @@ def test_it_measures_similarity_with_minilm(versions):
 
 
 def test_a_candidate_whose_gate_separates_worse_is_worse():
-    from training.shadow import judge
+    from training.releases.shadow import judge
 
     active = {
         "examples": 20,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from training import curation
-from training.curation import Candidate, curate, is_chatter, is_truncated_answer, split
+from training.pipeline import curation
+from training.pipeline.curation import Candidate, curate, is_chatter, is_truncated_answer, split
 
 GOOD_ANSWER = "Run sudo apt update, then sudo apt upgrade."
 

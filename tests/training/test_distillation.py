@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from training.distillation import DistillConfig, Question, distill, done_ids, iter_rows
+from training.pipeline.distillation import DistillConfig, Question, distill, done_ids, iter_rows
 
 SMOLLM2 = Path(__file__).resolve().parents[2] / "var" / "models" / "SmolLM2-135M-Instruct"
 

@@ -8,8 +8,8 @@ import pytest
 
 from assistant.fake import DeterministicEngine
 from tests.factories import ModelVersionFactory
-from training.evaluation import Gate, evaluate_version, gate_quality
-from training.finetune import IGNORE_INDEX, _summed_nll
+from training.pipeline.evaluation import Gate, evaluate_version, gate_quality
+from training.pipeline.finetune import IGNORE_INDEX, _summed_nll
 
 SMOLLM2 = Path(__file__).resolve().parents[2] / "var" / "models" / "SmolLM2-135M-Instruct"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from training.finetune import (
+from training.pipeline.finetune import (
     IGNORE_INDEX,
     EncodedExample,
     TrainConfig,
@@ -96,7 +96,7 @@ def test_it_trains_the_adapter_only_lowers_the_loss_and_registers_a_candidate(
 
     from assistant.models import VersionStage
     from tests.factories import ModelVersionFactory
-    from training.finetune import answer_loss, encode_all, load_tokenizer, train_adapter
+    from training.pipeline.finetune import answer_loss, encode_all, load_tokenizer, train_adapter
 
     train = write_chat_jsonl(tmp_path / "train.jsonl", QA)
     config = TrainConfig(

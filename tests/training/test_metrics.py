@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from training import metrics
+from training.pipeline import metrics
 
 
 def test_it_gives_auroc_one_for_perfect_separation() -> None:

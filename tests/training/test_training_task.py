@@ -6,10 +6,10 @@ import pytest
 
 from assistant.models import ModelVersion
 from tests.factories import ModelVersionFactory
-from training import finetune
-from training.finetune import TrainingResult
 from training.models import RunStatus, TrainingRun
-from training.tasks import run_training, start_run
+from training.pipeline import finetune
+from training.pipeline.finetune import TrainingResult
+from training.pipeline.tasks import run_training, start_run
 
 
 def fake_train(seen: list) -> object:

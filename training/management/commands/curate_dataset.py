@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from training.curation import curate_to_dir
+from training.pipeline.curation import curate_to_dir
 
 
 class Command(BaseCommand):

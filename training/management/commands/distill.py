@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from training.distillation import DEFAULT_MAX_NEW_TOKENS, DistillConfig, distill
+from training.pipeline.distillation import DEFAULT_MAX_NEW_TOKENS, DistillConfig, distill
 
 
 class Command(BaseCommand):

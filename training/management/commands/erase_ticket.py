@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tickets.models import Ticket
-from training.erasure import erase_ticket
+from training.feedback.erasure import erase_ticket
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assistant.models import ModelVersion
-from training.evaluation import (
+from training.pipeline.evaluation import (
     DEFAULT_GOOD_BAR,
     DEFAULT_TARGET_ACCURACY,
     evaluate_version,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from tickets.models import CorrectionReason
-from training.export import FORMATS, STATES, ExportFilters, export_examples
+from training.feedback.export import FORMATS, STATES, ExportFilters, export_examples
 
 
 def _moment(raw: str) -> datetime:

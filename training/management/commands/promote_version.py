@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assistant.models import ModelVersion
-from training.promotion import PromotionRefused, promote, rollback
+from training.releases.promotion import PromotionRefused, promote, rollback
 
 
 class Command(BaseCommand):

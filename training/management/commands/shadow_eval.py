@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assistant.models import ModelVersion
-from training.shadow import DEFAULT_LIMIT, NoActiveVersion, run_shadow_comparison
+from training.releases.shadow import DEFAULT_LIMIT, NoActiveVersion, run_shadow_comparison
 
 
 def _version(name: str) -> ModelVersion:

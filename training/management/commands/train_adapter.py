@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assistant.models import ModelVersion
-from training.finetune import TrainConfig, register_adapter, train_adapter
+from training.pipeline.finetune import TrainConfig, register_adapter, train_adapter
 
 _TUNABLE = [f for f in fields(TrainConfig) if f.name not in ("base_model_path", "out_dir")]
 

@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from assistant.models import ModelVersion
 
-from .export import ExportFilters, export_examples, validation_path_for
-from .models import ReviewState, TrainingExample, TrainingRun
+from ..feedback.export import ExportFilters, export_examples, validation_path_for
+from ..feedback.models import ReviewState, TrainingExample
+from ..pipeline.models import TrainingRun
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def start_retraining(
     train_overrides: dict[str, Any] | None = None,
 ) -> TrainingRun:
     """Build the files and enqueue the training run that produces a candidate version."""
-    from .tasks import start_run
+    from ..pipeline.tasks import start_run
 
     base = base or ModelVersion.default()
     if base is None:
@@ -136,7 +137,7 @@ def new_approved_since_last_run() -> int:
     return approved.count()
 
 
-@shared_task(name="training.retrain.scheduled_retrain")
+@shared_task(name="training.releases.retrain.scheduled_retrain")
 def scheduled_retrain() -> int | None:
     """Beat's entry: retrain when enabled and enough new corrections were approved."""
     if not schedule_enabled():
@@ -150,7 +151,7 @@ def scheduled_retrain() -> int | None:
 def beat_entry() -> dict[str, Any]:
     """The beat schedule row; weekly unless RETRAIN_SCHEDULE_S says otherwise."""
     return {
-        "task": "training.retrain.scheduled_retrain",
+        "task": "training.releases.retrain.scheduled_retrain",
         "schedule": float(getattr(settings, "RETRAIN_SCHEDULE_S", 7 * 24 * 3600)),
     }
 

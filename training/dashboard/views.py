@@ -33,7 +33,7 @@ from tickets.models import (
 )
 from tickets.roles import AGENTS, is_manager
 
-from .models import ShadowComparison
+from ..releases.models import ShadowComparison
 
 BINS = 10  # confidence bins of width 0.1
 DEFAULT_DAYS = 30

@@ -26,7 +26,7 @@ def start_run(config: dict[str, Any], base_version: Any = None, user: Any = None
     return run
 
 
-@shared_task(name="training.tasks.run_training", acks_late=True)
+@shared_task(name="training.pipeline.tasks.run_training", acks_late=True)
 def run_training(run_id: int) -> None:
     """Train, register the adapter as a candidate, and record the outcome on the run's row.
 

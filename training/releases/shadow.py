@@ -18,9 +18,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from assistant.models import ModelVersion
 from assistant.registry import get_engine, spec_for
 
-from . import metrics
-from .evaluation import DEFAULT_GOOD_BAR
-from .models import ReviewState, ShadowComparison, TrainingExample
+from ..feedback.models import ReviewState, TrainingExample
+from ..pipeline import metrics
+from ..pipeline.evaluation import DEFAULT_GOOD_BAR
+from .models import ShadowComparison
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def _completion_loss(
     (the deterministic test engine's versions point at no model folder)."""
     if not conversations or not Path(version.base_model_path, "config.json").exists():
         return None
-    from .evaluation import teacher_forced_loss
+    from ..pipeline.evaluation import teacher_forced_loss
 
     answered = [
         [*c, {"role": "assistant", "content": r}]
@@ -185,7 +186,7 @@ def _completion_loss(
 
 
 def _minilm_similarity(answers: list[str], references: list[str]) -> list[float]:
-    from .embeddings import pairwise_cosine
+    from ..pipeline.embeddings import pairwise_cosine
 
     return pairwise_cosine(answers, references)
 

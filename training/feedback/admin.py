@@ -1,0 +1,315 @@
+"""Admin for the feedback loop: the review queue of corrections, exports and erasures."""
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from tickets.models import Ticket
+
+from ..admin_base import TOOLS_TEMPLATE, ReadOnlyAdmin, form_page, pretty_json, tool_links
+from ..releases.retrain import DEFAULT_REPLAY_RATIO, start_retraining
+from .erasure import erase_ticket
+from .export import ExportFilters, export_examples
+from .models import DataExport, Erasure, ReviewState, TrainingExample
+from .review import correction_diff_html, edit_correction, set_state
+
+
+def _exports_dir() -> Any:
+    return settings.VAR_DIR / "exports"
+
+
+# --- review queue --------------------------------------------------------------------
+
+
+class ExampleReviewForm(forms.ModelForm):
+    class Meta:
+        model = TrainingExample
+        fields = ["review_state", "correction"]
+        widgets = {"correction": forms.Textarea(attrs={"rows": 8, "cols": 90})}
+
+
+class RetrainForm(forms.Form):
+    replay_path = forms.CharField(
+        required=False,
+        help_text="Chat JSONL of distilled teacher data to replay (blank: corrections only).",
+    )
+    replay_ratio = forms.FloatField(
+        min_value=0, initial=DEFAULT_REPLAY_RATIO, help_text="Replay rows per correction."
+    )
+    max_steps = forms.IntegerField(min_value=1, initial=40, help_text="Optimizer steps.")
+
+
+@admin.register(TrainingExample)
+class TrainingExampleAdmin(admin.ModelAdmin):
+    form = ExampleReviewForm
+    change_list_template = TOOLS_TEMPLATE
+    list_display = [
+        "id",
+        "ticket_link",
+        "review_state",
+        "source",
+        "reason",
+        "confidence_percent",
+        "model_version",
+        "agent",
+        "reviewer",
+        "created_at",
+    ]
+    list_filter = ["review_state", "source", "reason", "model_version"]
+    search_fields = ["question", "correction", "draft"]
+    list_select_related = ["model_version", "agent", "reviewer"]
+    ordering = ["-created_at", "-pk"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    fields = [
+        "ticket_link",
+        "conversation",
+        "question",
+        "correction_diff",
+        "draft",
+        "correction",
+        "review_state",
+        "reason",
+        "source",
+        "model_version",
+        "confidence_percent",
+        "agent",
+        "reviewer",
+        "reviewed_at",
+        "created_at",
+    ]
+    readonly_fields = [
+        "ticket_link",
+        "conversation",
+        "question",
+        "correction_diff",
+        "draft",
+        "reason",
+        "source",
+        "model_version",
+        "confidence_percent",
+        "agent",
+        "reviewer",
+        "reviewed_at",
+        "created_at",
+    ]
+    actions = ["approve", "reject", "back_to_pending", "export_selected", "erase_tickets"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # examples come from agents' replies, never typed in
+
+    @admin.display(description="Ticket", ordering="ticket_id")
+    def ticket_link(self, example: TrainingExample) -> str:
+        url = reverse("admin:tickets_ticket_change", args=[example.ticket_id])
+        return format_html('<a href="{}">#{}</a>', url, example.ticket_id)
+
+    @admin.display(description="Confidence", ordering="confidence")
+    def confidence_percent(self, example: TrainingExample) -> str:
+        return "–" if example.confidence is None else f"{example.confidence:.0%}"
+
+    @admin.display(description="Draft → correction")
+    def correction_diff(self, example: TrainingExample) -> str:
+        return format_html(
+            '<div class="correction-diff">{}</div>',
+            correction_diff_html(example.draft, example.correction),
+        )
+
+    @admin.display(description="Earlier turns")
+    def conversation(self, example: TrainingExample) -> str:
+        if not example.context:
+            return "–"
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong>: {}</p>",
+            ((t["role"], t["content"]) for t in example.context),
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: TrainingExample, form: forms.ModelForm, change: bool
+    ) -> None:
+        if "correction" in form.changed_data:
+            # An edit is a review: approved, unless the manager chose a state as well.
+            chosen = "review_state" in form.changed_data
+            state = obj.review_state if chosen else ReviewState.APPROVED
+            edit_correction(obj, obj.correction, request.user, state=state)
+            return
+        if "review_state" in form.changed_data:
+            set_state([obj], obj.review_state, request.user)
+            return
+        super().save_model(request, obj, form, change)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        links = [(reverse("admin:training_trainingexample_retrain"), "Retrain from corrections")]
+        links.append((reverse("training:dashboard"), "Managers' dashboard"))
+        return super().changelist_view(request, {**(extra_context or {}), **tool_links(links)})
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "retrain/",
+                self.admin_site.admin_view(self.retrain_view),
+                name="training_trainingexample_retrain",
+            ),
+            *super().get_urls(),
+        ]
+
+    def retrain_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = RetrainForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                run = start_retraining(
+                    request.user,
+                    replay_path=form.cleaned_data["replay_path"] or None,
+                    replay_ratio=form.cleaned_data["replay_ratio"],
+                    train_overrides={"max_steps": form.cleaned_data["max_steps"]},
+                )
+            except (ValueError, OSError) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Training run {run.pk} queued.")
+                return HttpResponseRedirect(
+                    reverse("admin:training_trainingrun_change", args=[run.pk])
+                )
+        return form_page(
+            self,
+            request,
+            form,
+            "Retrain from approved corrections",
+            "Exports the approved corrections (redacted, split by time), mixes in the replay "
+            "data, and queues a training run whose adapter becomes a candidate version.",
+            "Start retraining",
+        )
+
+    @admin.action(description="Approve selected examples", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+        count = set_state(queryset, ReviewState.APPROVED, request.user)
+        self.message_user(request, f"{count} example(s) approved.")
+
+    @admin.action(description="Reject selected examples", permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+        count = set_state(queryset, ReviewState.REJECTED, request.user)
+        self.message_user(request, f"{count} example(s) rejected.")
+
+    @admin.action(description="Send selected back to pending", permissions=["change"])
+    def back_to_pending(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+        count = set_state(queryset, ReviewState.PENDING, request.user)
+        self.message_user(request, f"{count} example(s) back in the queue.")
+
+    @admin.action(
+        description="Export selected approved examples (redacted JSONL)", permissions=["change"]
+    )
+    def export_selected(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        export = export_examples(
+            _exports_dir() / f"examples-{stamp}.jsonl",
+            filters=ExportFilters(example_ids=list(queryset.values_list("pk", flat=True))),
+            user=request.user,
+            workers=1,  # never fork a threaded web server process
+        )
+        skipped = queryset.count() - export.row_count
+        note = f" ({skipped} not approved, left out)" if skipped else ""
+        self.message_user(
+            request, f"Export {export.pk}: {export.row_count} rows to {export.path}{note}."
+        )
+
+    @admin.action(description="Erase the tickets of selected examples", permissions=["delete"])
+    def erase_tickets(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+        ticket_ids = sorted(set(queryset.values_list("ticket_id", flat=True)))
+        for ticket_id in ticket_ids:
+            erase_ticket(ticket_id, requested_by=request.user)
+        self.message_user(request, f"{len(ticket_ids)} ticket(s) erased.")
+
+
+# --- exports and erasures --------------------------------------------------------------
+
+
+@admin.register(DataExport)
+class DataExportAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "created_by", "format", "row_count", "redacted", "path"]
+    list_select_related = ["created_by"]
+    ordering = ["-created_at"]
+    fields = [
+        "created_at",
+        "created_by",
+        "format",
+        "path",
+        "row_count",
+        "sha256",
+        "filters_pretty",
+        "report_pretty",
+        "ticket_count",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Redacted")
+    def redacted(self, export: DataExport) -> int:
+        return int(export.redaction_report.get("total", 0))
+
+    @admin.display(description="Filters")
+    def filters_pretty(self, export: DataExport) -> str:
+        return pretty_json(export.filters)
+
+    @admin.display(description="Redaction report and files")
+    def report_pretty(self, export: DataExport) -> str:
+        return pretty_json(export.redaction_report)
+
+    @admin.display(description="Tickets held")
+    def ticket_count(self, export: DataExport) -> int:
+        return len(export.ticket_ids)
+
+
+class EraseTicketForm(forms.ModelForm):
+    class Meta:
+        model = Erasure
+        fields = ["ticket_id"]
+        labels = {"ticket_id": "Ticket number"}
+
+    def clean_ticket_id(self) -> int:
+        ticket_id = self.cleaned_data["ticket_id"]
+        if not Ticket.objects.filter(pk=ticket_id).exists():
+            raise forms.ValidationError(f"There is no ticket #{ticket_id}.")
+        return ticket_id
+
+
+@admin.register(Erasure)
+class ErasureAdmin(admin.ModelAdmin):
+    form = EraseTicketForm
+    list_display = ["ticket_id", "created_at", "requested_by", "export_list"]
+    list_select_related = ["requested_by"]
+    ordering = ["-created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Erasure]:
+        return super().get_queryset(request).prefetch_related("exports")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the record of an erasure is itself the audit trail
+
+    @admin.display(description="Earlier exports that held it")
+    def export_list(self, erasure: Erasure) -> str:
+        paths = [f"#{e.pk} {e.path}" for e in erasure.exports.all()]
+        return "; ".join(paths) or "none"
+
+    def save_model(
+        self, request: HttpRequest, obj: Erasure, form: forms.ModelForm, change: bool
+    ) -> None:
+        erasure = erase_ticket(obj.ticket_id, requested_by=request.user)
+        obj.pk, obj.created_at, obj.requested_by = erasure.pk, erasure.created_at, request.user
+        obj._state.adding = False
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        pass  # erase_ticket already recorded the exports

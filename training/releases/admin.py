@@ -1,0 +1,282 @@
+"""Admin for releases: shadow comparisons, promotions and rollbacks."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from assistant.models import ModelVersion
+
+from ..admin_base import TOOLS_TEMPLATE, ReadOnlyAdmin, form_page, tool_links
+from .models import Promotion, ShadowComparison
+from .promotion import PromotionRefused, promote, rollback
+from .shadow import DEFAULT_LIMIT, NoActiveVersion, run_shadow_comparison
+
+# Comparisons started from the admin run inside the request: keep them short.
+ADMIN_SHADOW_LIMIT = 100
+
+
+# --- shadow comparisons and promotions ---------------------------------------------------
+
+
+class ShadowForm(forms.Form):
+    candidate = forms.ModelChoiceField(queryset=ModelVersion.objects.all())
+    active = forms.ModelChoiceField(
+        queryset=ModelVersion.objects.all(), required=False, help_text="Blank: the default version."
+    )
+    limit = forms.IntegerField(
+        min_value=1,
+        max_value=ADMIN_SHADOW_LIMIT,
+        initial=min(DEFAULT_LIMIT, 20),
+        help_text="Recent corrected tickets both versions answer.",
+    )
+
+
+class PromoteForm(forms.Form):
+    candidate = forms.ModelChoiceField(queryset=ModelVersion.objects.filter(is_default=False))
+    override_reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Needed only when the latest comparison did not show the candidate not worse.",
+    )
+
+
+def _side_by_side(report: dict[str, Any]) -> str:
+    rows = [
+        ("Version", "version"),
+        ("Mean similarity to agents' answers", "similarity_mean"),
+        ("Share of good answers", "good_share"),
+        ("Completion loss of agents' answers", "loss"),
+        ("Share escalated at its gate", "escalation_share"),
+        ("Gate AUROC", "gate_auroc"),
+        ("Mean confidence", "confidence_mean"),
+    ]
+    candidate, active = report.get("candidate", {}), report.get("active", {})
+    body = format_html_join(
+        "",
+        "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+        ((label, _figure(candidate.get(key)), _figure(active.get(key))) for label, key in rows),
+    )
+    samples = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}<br><small>similarity {}</small></td>"
+        "<td>{}<br><small>similarity {}</small></td></tr>",
+        (
+            (
+                s["question"],
+                s["agent_answer"],
+                s["candidate"]["text"],
+                _figure(s["candidate"]["similarity"]),
+                s["active"]["text"],
+                _figure(s["active"]["similarity"]),
+            )
+            for s in report.get("samples", [])
+        ),
+    )
+    return format_html(
+        '<table class="shadow-figures"><tr><th></th><th>Candidate</th><th>Active</th></tr>{}</table>'
+        "<p>{}</p><h3>Answers side by side</h3>"
+        '<table class="shadow-samples"><tr><th>Question</th><th>Agent</th><th>Candidate</th>'
+        "<th>Active</th></tr>{}</table>",
+        body,
+        "; ".join(report.get("verdict", [])),
+        samples,
+    )
+
+
+def _figure(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+@admin.register(ShadowComparison)
+class ShadowComparisonAdmin(ReadOnlyAdmin):
+    change_list_template = TOOLS_TEMPLATE
+    list_display = [
+        "id",
+        "candidate",
+        "active",
+        "candidate_not_worse",
+        "examples",
+        "created_at",
+        "created_by",
+    ]
+    list_filter = ["candidate_not_worse"]
+    list_select_related = ["candidate", "active", "created_by"]
+    ordering = ["-created_at"]
+    fields = [
+        "candidate",
+        "active",
+        "candidate_not_worse",
+        "created_by",
+        "created_at",
+        "side_by_side",
+    ]
+    readonly_fields = fields
+    actions = ["promote_candidate"]
+
+    @admin.display(description="Examples")
+    def examples(self, comparison: ShadowComparison) -> int:
+        return int(comparison.report.get("examples", 0))
+
+    @admin.display(description="Comparison")
+    def side_by_side(self, comparison: ShadowComparison) -> str:
+        return _side_by_side(comparison.report)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        links = [
+            (reverse("admin:training_shadowcomparison_run"), "Run a shadow comparison"),
+            (reverse("admin:training_promotion_promote"), "Promote a version"),
+        ]
+        return super().changelist_view(request, {**(extra_context or {}), **tool_links(links)})
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "run/",
+                self.admin_site.admin_view(self.run_view),
+                name="training_shadowcomparison_run",
+            ),
+            *super().get_urls(),
+        ]
+
+    def run_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("training.add_shadowcomparison"):
+            raise PermissionDenied
+        form = ShadowForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                comparison = run_shadow_comparison(
+                    form.cleaned_data["candidate"],
+                    form.cleaned_data["active"],
+                    limit=form.cleaned_data["limit"],
+                    user=request.user,
+                )
+            except NoActiveVersion as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                return HttpResponseRedirect(
+                    reverse("admin:training_shadowcomparison_change", args=[comparison.pk])
+                )
+        return form_page(
+            self,
+            request,
+            form,
+            "Run a shadow comparison",
+            "Both versions answer the same recent corrected tickets; their answers are "
+            "compared with the agents'. Large runs: manage.py shadow_eval.",
+            "Compare",
+        )
+
+    @admin.action(description="Promote the candidate of the selected comparison")
+    def promote_candidate(self, request: HttpRequest, queryset: QuerySet[ShadowComparison]) -> None:
+        if not request.user.has_perm("training.add_promotion"):
+            raise PermissionDenied
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one comparison.", messages.ERROR)
+            return
+        try:
+            promotion = promote(queryset.get().candidate, request.user)
+        except PromotionRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"{promotion.version.name} is now the active version.")
+
+
+@admin.register(Promotion)
+class PromotionAdmin(ReadOnlyAdmin):
+    change_list_template = TOOLS_TEMPLATE
+    list_display = [
+        "created_at",
+        "version",
+        "previous",
+        "is_rollback",
+        "comparison",
+        "override_reason",
+        "promoted_by",
+    ]
+    list_select_related = ["version", "previous", "comparison", "promoted_by"]
+    ordering = ["-created_at", "-pk"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        links = [
+            (reverse("admin:training_promotion_promote"), "Promote a version"),
+            (reverse("admin:training_promotion_rollback"), "Roll back"),
+        ]
+        return super().changelist_view(request, {**(extra_context or {}), **tool_links(links)})
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "promote/",
+                self.admin_site.admin_view(self.promote_view),
+                name="training_promotion_promote",
+            ),
+            path(
+                "rollback/",
+                self.admin_site.admin_view(self.rollback_view),
+                name="training_promotion_rollback",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _check(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("training.add_promotion"):
+            raise PermissionDenied
+
+    def promote_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        form = PromoteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                promotion = promote(
+                    form.cleaned_data["candidate"],
+                    request.user,
+                    override_reason=form.cleaned_data["override_reason"],
+                )
+            except PromotionRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"{promotion.version.name} is now the active version.")
+                return HttpResponseRedirect(reverse("admin:training_promotion_changelist"))
+        return form_page(
+            self,
+            request,
+            form,
+            "Promote a version",
+            "The candidate becomes the default; workers answer with it from their next task. "
+            "It needs a passing shadow comparison against the active version, or a reason.",
+            "Promote",
+        )
+
+    def rollback_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        if request.method == "POST":
+            try:
+                promotion = rollback(request.user)
+            except PromotionRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Rolled back: {promotion.version.name} is active again."
+                )
+            return HttpResponseRedirect(reverse("admin:training_promotion_changelist"))
+        last = (
+            Promotion.objects.select_related("version", "previous")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        intro = (
+            f"Switch back from {last.version} to {last.previous}."
+            if last and last.previous
+            else "There is no earlier version to roll back to."
+        )
+        return form_page(self, request, forms.Form(), "Roll back", intro, "Roll back")
