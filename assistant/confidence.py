@@ -9,18 +9,44 @@ so one gate rule (score >= threshold) serves all of them.
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
 
-# Keys are the values of assistant.models.ConfidenceScore (plus the raw entropy, for reports).
-MEAN_TOP = "mean_top_prob"
-MEAN_CHOSEN = "mean_chosen_prob"
-MIN_CHOSEN = "min_chosen_prob"
-GEOMEAN_CHOSEN = "geomean_chosen_prob"
-MEAN_ENTROPY = "mean_entropy"
-NEG_MEAN_ENTROPY = "neg_mean_entropy"
+
+class ScoreName(StrEnum):
+    """The name of each score in `Generation.scores`, the gate's choices and the reports.
+
+    The one list of them: the model version's `gate_score` field takes its choices from
+    `GATE_SCORES`, and everyone else imports these names.
+    """
+
+    # The seed's score: mean over generated tokens of the highest softmax probability.
+    MEAN_TOP = "mean_top_prob"
+    MEAN_CHOSEN = "mean_chosen_prob"
+    MIN_CHOSEN = "min_chosen_prob"
+    GEOMEAN_CHOSEN = "geomean_chosen_prob"
+    MEAN_ENTROPY = "mean_entropy"  # nats; higher is less sure, so reports only, no gate
+    NEG_MEAN_ENTROPY = "neg_mean_entropy"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    ScoreName.MEAN_TOP: "Mean top-token probability (seed)",
+    ScoreName.MEAN_CHOSEN: "Mean chosen-token probability",
+    ScoreName.MIN_CHOSEN: "Minimum chosen-token probability",
+    ScoreName.GEOMEAN_CHOSEN: "Geometric mean chosen-token probability",
+    ScoreName.MEAN_ENTROPY: "Mean entropy",
+    ScoreName.NEG_MEAN_ENTROPY: "Negative mean entropy",
+}
+
+# The scores a gate may read: those where higher means more confident.
+GATE_SCORES = tuple(name for name in ScoreName if name != ScoreName.MEAN_ENTROPY)
 
 
 @dataclass(frozen=True)
@@ -76,20 +102,18 @@ def scores_from_stats(stats: TokenStats) -> dict[str, float]:
     """Every answer-level score from the per-token figures."""
     if not stats.chosen_probs:
         # Nothing generated: no evidence of confidence at all.
-        return dict.fromkeys(
-            (MEAN_TOP, MEAN_CHOSEN, MIN_CHOSEN, GEOMEAN_CHOSEN, MEAN_ENTROPY, NEG_MEAN_ENTROPY), 0.0
-        )
+        return dict.fromkeys(ScoreName, 0.0)
     count = len(stats.chosen_probs)
     mean_entropy = sum(stats.entropies) / count
     # A probability of exactly 0 (masked token forced by a processor) makes the geomean 0.
     log_sum = sum(math.log(p) if p > 0 else -math.inf for p in stats.chosen_probs)
     return {
-        MEAN_TOP: sum(stats.top_probs) / count,
-        MEAN_CHOSEN: sum(stats.chosen_probs) / count,
-        MIN_CHOSEN: min(stats.chosen_probs),
-        GEOMEAN_CHOSEN: math.exp(log_sum / count),
-        MEAN_ENTROPY: mean_entropy,
-        NEG_MEAN_ENTROPY: -mean_entropy,
+        ScoreName.MEAN_TOP: sum(stats.top_probs) / count,
+        ScoreName.MEAN_CHOSEN: sum(stats.chosen_probs) / count,
+        ScoreName.MIN_CHOSEN: min(stats.chosen_probs),
+        ScoreName.GEOMEAN_CHOSEN: math.exp(log_sum / count),
+        ScoreName.MEAN_ENTROPY: mean_entropy,
+        ScoreName.NEG_MEAN_ENTROPY: -mean_entropy,
     }
 
 

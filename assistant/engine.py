@@ -27,7 +27,7 @@ class ModelSpec:
 class Generation:
     text: str
     token_probs: list[float]  # probability of each chosen token, from the raw logits
-    scores: dict[str, float]  # every confidence score, by ConfidenceScore value
+    scores: dict[str, float]  # every confidence score, by assistant.confidence.ScoreName
     token_count: int
     prompt_tokens: int = 0
     timings: dict[str, float] = field(default_factory=dict)

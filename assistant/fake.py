@@ -8,17 +8,11 @@ FAKE_ENGINE_SLOW_S seconds (default 5) before answering.
 import os
 import time
 
+from .confidence import GATE_SCORES
 from .engine import Generation, ModelSpec
 
 HIGH = 0.95
 LOW = 0.20
-SCORE_NAMES = (
-    "mean_top_prob",
-    "mean_chosen_prob",
-    "min_chosen_prob",
-    "geomean_chosen_prob",
-    "neg_mean_entropy",
-)
 
 
 class DeterministicEngine:
@@ -46,7 +40,7 @@ class DeterministicEngine:
         return Generation(
             text=text,
             token_probs=[probability] * tokens,
-            scores={name: probability for name in SCORE_NAMES},
+            scores={name: probability for name in GATE_SCORES},
             token_count=tokens,
             prompt_tokens=sum(len(turn["content"].split()) for turn in conversation),
             timings={"generate_s": 0.0},

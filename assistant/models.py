@@ -3,6 +3,8 @@
 from django.db import models, transaction
 from django.db.models import Q
 
+from .confidence import GATE_SCORES, ScoreName
+
 
 class Quantization(models.TextChoices):
     NONE = "none", "None (full precision)"
@@ -15,15 +17,6 @@ class PromptFormat(models.TextChoices):
     AUTO = "auto", "Chat template if the tokenizer has one, else plain"
     CHAT_TEMPLATE = "chat_template", "Tokenizer chat template"
     PLAIN = "plain", "Plain 'User: ...\\nAssistant:' (GPT-Neo, seed format)"
-
-
-class ConfidenceScore(models.TextChoices):
-    # The seed's score: mean over generated tokens of the highest softmax probability.
-    MEAN_TOP = "mean_top_prob", "Mean top-token probability (seed)"
-    MEAN_CHOSEN = "mean_chosen_prob", "Mean chosen-token probability"
-    MIN_CHOSEN = "min_chosen_prob", "Minimum chosen-token probability"
-    GEOMEAN_CHOSEN = "geomean_chosen_prob", "Geometric mean chosen-token probability"
-    NEG_ENTROPY = "neg_mean_entropy", "Negative mean entropy"
 
 
 class VersionStage(models.TextChoices):
@@ -62,7 +55,9 @@ class ModelVersion(models.Model):
         help_text="Generation settings: max_new_tokens, repetition_penalty.",
     )
     gate_score = models.CharField(
-        max_length=24, choices=ConfidenceScore.choices, default=ConfidenceScore.MEAN_TOP
+        max_length=24,
+        choices=[(name.value, name.label) for name in GATE_SCORES],
+        default=ScoreName.MEAN_TOP.value,
     )
     gate_threshold = models.FloatField(default=0.75)
     queue = models.CharField(

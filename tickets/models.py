@@ -141,7 +141,7 @@ class Message(models.Model):
     model_version = models.ForeignKey(
         "assistant.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL
     )
-    # Every confidence score of an assistant answer, by ConfidenceScore value.
+    # Every confidence score of an assistant answer, by assistant.confidence.ScoreName.
     confidence_scores = models.JSONField(default=dict, blank=True)
     confidence = models.FloatField(null=True, blank=True, help_text="The gating score.")
     passed_gate = models.BooleanField(null=True, blank=True)

