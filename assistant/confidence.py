@@ -7,7 +7,7 @@ so one gate rule (score >= threshold) serves all of them.
 """
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -47,6 +47,17 @@ _LABELS = {
 
 # The scores a gate may read: those where higher means more confident.
 GATE_SCORES = tuple(name for name in ScoreName if name != ScoreName.MEAN_ENTROPY)
+
+
+def gate_score(scores: Mapping[str, float], name: str) -> float:
+    """The score a version's gate reads from an answer's scores.
+
+    A missing score reads as 0, the least confident value, so the answer goes to people.
+    That is what production has always done: an engine that did not compute the gate's
+    score gave no evidence the answer is right, and a stand-in (such as the mean token
+    probability) would pass answers the gate was never calibrated on.
+    """
+    return float(scores.get(name, 0.0))
 
 
 @dataclass(frozen=True)

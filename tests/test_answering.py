@@ -70,6 +70,22 @@ def test_it_uses_the_threshold_of_the_model_version(user, agent):
     assert ticket.escalation_reason == EscalationReason.LOW_CONFIDENCE
 
 
+def test_an_answer_without_the_gate_score_goes_to_people(user, agent, version):
+    from assistant.engine import Generation
+
+    ticket = lifecycle.open_ticket(user, "Scanner offline")
+    batch = answering.claim_batch(_only_request(ticket).pk, "w:1")
+    sure_but_unscored = Generation(
+        text="Restart it.", token_probs=[0.99, 0.99], scores={}, token_count=2
+    )
+
+    answering.store_batch(batch, version, [sure_but_unscored], "w:1", 0.1)
+
+    ticket.refresh_from_db()
+    assert ticket.escalation_reason == EscalationReason.LOW_CONFIDENCE
+    assert Message.objects.get(ticket=ticket, role=Role.ASSISTANT).confidence == 0.0
+
+
 def test_it_escalates_when_generation_fails(user, agent, version):
     ticket = lifecycle.open_ticket(user, "[fail] Printer on fire")
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from assistant.confidence import gate_score
 from assistant.engine import Generation
 from assistant.models import ModelVersion
 from assistant.registry import get_engine, spec_for
@@ -188,10 +189,6 @@ def store_batch(
     return stored
 
 
-def _gate_score(version: ModelVersion, generation: Generation) -> float:
-    return float(generation.scores.get(version.gate_score, 0.0))
-
-
 def store_answer(
     request: AnswerRequest,
     version: ModelVersion,
@@ -201,7 +198,7 @@ def store_answer(
     batch_size: int,
 ) -> int:
     """Save the answer and act on the gate; does nothing if this worker lost the claim."""
-    confidence = _gate_score(version, generation)
+    confidence = gate_score(generation.scores, version.gate_score)
     passed = confidence >= version.gate_threshold
     with transaction.atomic():
         finished = AnswerRequest.objects.filter(

@@ -130,3 +130,14 @@ def test_it_scores_a_batch_row_like_the_same_answer_alone() -> None:
         alone = confidence.answer_confidence(stacked[row, :length], generated[row, :length])
         assert result.token_probs == pytest.approx(alone.token_probs, rel=1e-12)
         assert result.scores == pytest.approx(alone.scores, rel=1e-12)
+
+
+def test_the_gate_reads_the_score_it_names() -> None:
+    scores = {ScoreName.MEAN_TOP: 0.8, ScoreName.MIN_CHOSEN: 0.3}
+
+    assert confidence.gate_score(scores, ScoreName.MIN_CHOSEN) == 0.3
+    assert confidence.gate_score({"mean_top_prob": 0.8}, ScoreName.MEAN_TOP) == 0.8
+
+
+def test_a_missing_gate_score_reads_as_the_least_confident() -> None:
+    assert confidence.gate_score({ScoreName.MEAN_TOP: 0.99}, ScoreName.MIN_CHOSEN) == 0.0

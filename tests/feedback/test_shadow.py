@@ -109,3 +109,16 @@ def test_a_candidate_whose_gate_separates_worse_is_worse():
     assert not not_worse
     assert reasons == ["its confidence tells good answers from bad less well"]
     assert judge({**active, "gate_auroc": 0.78}, active)[0]
+
+
+def test_it_reads_the_gate_score_as_production_does():
+    from assistant.engine import Generation
+    from training.releases.shadow import _gate_score
+
+    version = ModelVersion(gate_score="min_chosen_prob")
+    scored = Generation(text="a", token_probs=[0.9], scores={"min_chosen_prob": 0.4}, token_count=1)
+    unscored = Generation(text="a", token_probs=[0.9, 0.9], scores={}, token_count=2)
+
+    assert _gate_score(version, scored) == 0.4
+    # Not the mean token probability (0.9): the answer would go to people in production.
+    assert _gate_score(version, unscored) == 0.0

@@ -159,10 +159,10 @@ def _generate(version: ModelVersion, conversations: list[list[dict[str, str]]]) 
 
 
 def _gate_score(version: ModelVersion, generation: Any) -> float:
-    if version.gate_score in generation.scores:
-        return float(generation.scores[version.gate_score])
-    probs = generation.token_probs or [0.0]
-    return sum(probs) / len(probs)
+    """The confidence the gate would read in production, missing scores included."""
+    from assistant.confidence import gate_score
+
+    return gate_score(generation.scores, version.gate_score)
 
 
 def _completion_loss(
