@@ -179,6 +179,9 @@ ASSISTANT_PACK_WEIGHTS = env_bool("ASSISTANT_PACK_WEIGHTS", True)
 # --- Tickets ----------------------------------------------------------------
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 8000, minimum=1)
 SUBJECT_MAX_CHARS = 200
+# The dashboard counts an answered ticket as solved once its user has been quiet this long;
+# sooner, a silence may still be an abandoned ticket, so it stays open.
+AUTO_RESOLVE_QUIET_DAYS = env_int("AUTO_RESOLVE_QUIET_DAYS", 3, minimum=1)
 
 # Worker-wide limits as well as the answer task's own: a task without limits of its own
 # must not hold a worker forever either.

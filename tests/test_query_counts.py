@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import AgentFactory, ModelVersionFactory, UserFactory
-from tickets.models import Message, MessageRating, Role, Status, Ticket
+from tickets.models import Message, MessageRating, Role, Status, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +99,31 @@ def test_it_runs_the_same_queries_for_a_short_and_a_long_conversation(client):
     long = _count(client, ticket.get_absolute_url())
 
     assert short == long
+
+
+def _confirm_resolved_tickets() -> None:
+    """The requester pressed "This solved it" on every resolved ticket without a record yet."""
+    confirmed = TicketEvent.objects.filter(to_status=Status.RESOLVED).values("ticket")
+    TicketEvent.objects.bulk_create(
+        TicketEvent(ticket=t, actor_id=t.requester_id, kind="resolved", to_status=Status.RESOLVED)
+        for t in Ticket.objects.filter(status=Status.RESOLVED).exclude(pk__in=confirmed)
+    )
+
+
+def test_it_runs_the_same_queries_on_the_dashboard_with_30_and_with_1000_tickets(client, manager):
+    owner = UserFactory(username="owner")
+    agent = AgentFactory(username="busy-agent")
+    version = ModelVersionFactory(name="smollm2-base")
+    client.force_login(manager)
+    dashboard = reverse("training:dashboard")
+
+    _add_tickets(owner, agent, 30, version)
+    _confirm_resolved_tickets()
+    few = _count(client, dashboard)
+    _add_tickets(owner, agent, 970, version)
+    _confirm_resolved_tickets()
+    many = _count(client, dashboard)
+
+    assert Ticket.objects.count() == 1000
+    assert TicketEvent.objects.filter(to_status=Status.RESOLVED).count() == 249  # n % 4 == 3
+    assert few == many
