@@ -9,6 +9,7 @@ from tickets import lifecycle
 from tickets.models import (
     AgentProfile,
     CorrectionReason,
+    EventKind,
     Message,
     Role,
     Status,
@@ -241,7 +242,7 @@ def test_it_reassigns_to_the_chosen_agent(agent_client, agent):
 
     ticket.refresh_from_db()
     assert ticket.assigned_to == colleague
-    assert ticket.events.filter(kind="reassigned", actor=agent).exists()
+    assert ticket.events.filter(kind=EventKind.REASSIGNED, actor=agent).exists()
 
 
 def test_it_asks_which_agent_when_reassigning_to_nobody(agent_client, agent):
@@ -261,7 +262,7 @@ def test_it_resolves_and_closes_through_the_lifecycle(agent_client, agent):
 
     assert Ticket.objects.get(pk=first.pk).status == Status.RESOLVED
     assert Ticket.objects.get(pk=second.pk).status == Status.CLOSED
-    assert first.events.filter(kind="resolved", actor=agent).exists()
+    assert first.events.filter(kind=EventKind.RESOLVED, actor=agent).exists()
 
 
 def test_it_reports_an_illegal_transition_instead_of_failing(agent_client):

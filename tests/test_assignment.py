@@ -6,7 +6,7 @@ from django.db import connection
 from tests.concurrency import run_at_once
 from tests.factories import AgentFactory, TicketFactory
 from tickets import assignment, lifecycle
-from tickets.models import AgentProfile, EscalationReason, Status, Ticket
+from tickets.models import AgentProfile, EscalationReason, EventKind, Status, Ticket
 
 
 @pytest.fixture(autouse=True)
@@ -82,5 +82,5 @@ def test_twenty_simultaneous_escalations_spread_evenly_with_none_lost(user):
     loads = {a.pk: Ticket.objects.filter(assigned_to=a).count() for a in agents}
     assert sorted(loads.values()) == [5, 5, 5, 5]
     assert Ticket.objects.filter(status=Status.ASSIGNED).count() == 20
-    assigned_events = sum(t.events.filter(kind="assigned").count() for t in tickets)
+    assigned_events = sum(t.events.filter(kind=EventKind.ASSIGNED).count() for t in tickets)
     assert assigned_events == 20  # none assigned twice

@@ -1,7 +1,7 @@
 import pytest
 
 from tickets import lifecycle
-from tickets.models import EscalationReason, Status, TicketEvent
+from tickets.models import EscalationReason, EventKind, Status, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def test_it_escalates_new_ticket_to_an_agent_when_there_is_no_model(user, agent)
     assert ticket.assigned_to == agent
     assert ticket.escalation_reason == EscalationReason.NO_MODEL
     kinds = list(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
-    assert kinds == ["opened", "escalated", "assigned"]
+    assert kinds == [EventKind.OPENED, EventKind.ESCALATED, EventKind.ASSIGNED]
 
 
 def test_it_refuses_illegal_transitions(user):
@@ -27,3 +27,48 @@ def test_it_refuses_illegal_transitions(user):
     lifecycle.close(ticket)
     with pytest.raises(lifecycle.IllegalTransition):
         lifecycle.resolve(ticket)
+
+
+def test_event_kinds_keep_the_values_stored_rows_have():
+    assert EventKind.values == [
+        "opened",
+        "status",
+        "answered",
+        "escalated",
+        "queued",
+        "assigned",
+        "reassigned",
+        "unassigned",
+        "agent_reply",
+        "resolved",
+        "closed",
+        "model_chosen",
+    ]
+
+
+def test_every_audit_row_of_a_ticket_life_has_a_known_kind(user, agent):
+    from tests.factories import AgentFactory, ModelVersionFactory
+
+    other = AgentFactory()
+    ticket = lifecycle.open_ticket(user, "Monitor flickers")
+    lifecycle.choose_model(ticket, ModelVersionFactory(), user)
+    lifecycle.assign(ticket, other, actor=other)
+    lifecycle.unassign(ticket, actor=other)
+    lifecycle.agent_reply(ticket, agent, "Try another cable.")
+    lifecycle.resolve(ticket, agent)
+    lifecycle.post_user_message(ticket, user, "It is back")
+    lifecycle.close(ticket, agent)
+
+    events = TicketEvent.objects.filter(ticket=ticket)
+    for event in events:
+        event.full_clean()  # the field's choices accept it
+    assert set(events.values_list("kind", flat=True)) >= {
+        EventKind.OPENED,
+        EventKind.MODEL_CHOSEN,
+        EventKind.REASSIGNED,
+        EventKind.UNASSIGNED,
+        EventKind.AGENT_REPLY,
+        EventKind.RESOLVED,
+        EventKind.STATUS,
+        EventKind.CLOSED,
+    }

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from .models import ACTIVE_STATUSES, AgentProfile, Status, Ticket, TicketEvent
+from .models import ACTIVE_STATUSES, AgentProfile, EventKind, Status, Ticket, TicketEvent
 
 _NEVER = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 
@@ -36,7 +36,9 @@ def assign_least_loaded(ticket: Ticket) -> Ticket:
             .order_by("pk")
         )
         if not profiles:
-            TicketEvent.objects.create(ticket=ticket, kind="queued", note="no agent available")
+            TicketEvent.objects.create(
+                ticket=ticket, kind=EventKind.QUEUED, note="no agent available"
+            )
             return ticket
         loads = _open_load([p.user_id for p in profiles])
         chosen = min(

@@ -14,6 +14,7 @@ from .models import (
     AnswerStatus,
     Category,
     EscalationReason,
+    EventKind,
     Message,
     Role,
     Status,
@@ -97,7 +98,7 @@ def _transition(
     to_status: str,
     *,
     actor: AbstractBaseUser | None = None,
-    kind: str = "status",
+    kind: EventKind = EventKind.STATUS,
     note: str = "",
     **fields: object,
 ) -> Ticket:
@@ -121,7 +122,7 @@ def _transition(
 
 
 def _record(
-    ticket: Ticket, kind: str, actor: AbstractBaseUser | None = None, note: str = ""
+    ticket: Ticket, kind: EventKind, actor: AbstractBaseUser | None = None, note: str = ""
 ) -> None:
     TicketEvent.objects.create(ticket=ticket, actor=actor, kind=kind, note=note)
 
@@ -155,7 +156,7 @@ def open_ticket(
             category=category,
             model_version=model_version,
         )
-        _record(ticket, "opened", requester)
+        _record(ticket, EventKind.OPENED, requester)
         question = Message.objects.create(
             ticket=ticket, author=requester, role=Role.USER, body=body
         )
@@ -232,7 +233,7 @@ def record_answered(ticket: Ticket) -> Ticket:
             status__in=(AnswerStatus.PENDING, AnswerStatus.RUNNING)
         ).exists():
             return ticket  # a newer question is still waiting for its answer
-        return _transition(ticket, Status.ANSWERED, kind="answered")
+        return _transition(ticket, Status.ANSWERED, kind=EventKind.ANSWERED)
 
 
 # --- escalation and agents --------------------------------------------------
@@ -252,7 +253,7 @@ def escalate(
             ticket,
             Status.ESCALATED,
             actor=actor,
-            kind="escalated",
+            kind=EventKind.ESCALATED,
             note=note or EscalationReason(reason).label,
             escalation_reason=reason,
             escalated_at=timezone.now(),
@@ -275,11 +276,11 @@ def assign(
                 ticket,
                 Status.ESCALATED,
                 actor=actor,
-                kind="escalated",
+                kind=EventKind.ESCALATED,
                 note="taken by an agent",
                 escalated_at=timezone.now(),
             )
-        kind = "reassigned" if ticket.status == Status.ASSIGNED else "assigned"
+        kind = EventKind.REASSIGNED if ticket.status == Status.ASSIGNED else EventKind.ASSIGNED
         return _transition(
             ticket,
             Status.ASSIGNED,
@@ -298,7 +299,7 @@ def unassign(ticket: Ticket, *, actor: AbstractBaseUser | None = None) -> Ticket
             ticket,
             Status.ESCALATED,
             actor=actor,
-            kind="unassigned",
+            kind=EventKind.UNASSIGNED,
             assigned_to=None,
             assigned_at=None,
         )
@@ -322,7 +323,7 @@ def agent_reply(
         if ticket.status == Status.CLOSED:
             raise TicketClosed(f"Ticket #{ticket.pk} is closed.")
         message = Message.objects.create(ticket=ticket, author=agent, role=Role.AGENT, body=body)
-        _record(ticket, "agent_reply", agent)
+        _record(ticket, EventKind.AGENT_REPLY, agent)
         if ticket.assigned_to_id is None and ticket.status != Status.RESOLVED:
             assign(ticket, agent, actor=agent)
         else:
@@ -347,7 +348,11 @@ def resolve(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
             return ticket
         _drop_pending_answers(ticket, "resolved")
         return _transition(
-            ticket, Status.RESOLVED, actor=actor, kind="resolved", resolved_at=timezone.now()
+            ticket,
+            Status.RESOLVED,
+            actor=actor,
+            kind=EventKind.RESOLVED,
+            resolved_at=timezone.now(),
         )
 
 
@@ -358,7 +363,7 @@ def close(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
             return ticket
         _drop_pending_answers(ticket, "closed")
         fields = {} if ticket.resolved_at else {"resolved_at": timezone.now()}
-        return _transition(ticket, Status.CLOSED, actor=actor, kind="closed", **fields)
+        return _transition(ticket, Status.CLOSED, actor=actor, kind=EventKind.CLOSED, **fields)
 
 
 def choose_model(
@@ -374,5 +379,7 @@ def choose_model(
             return ticket
         ticket.model_version = version
         ticket.save(update_fields=["model_version", "updated_at"])
-        _record(ticket, "model_chosen", user, note=version.name if version else "default model")
+        _record(
+            ticket, EventKind.MODEL_CHOSEN, user, note=version.name if version else "default model"
+        )
     return ticket

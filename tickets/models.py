@@ -159,6 +159,24 @@ class Message(models.Model):
         return f"{self.get_role_display()} on #{self.ticket_id}"
 
 
+class EventKind(models.TextChoices):
+    """What an audit row records: a status change (named by its cause where there is one)
+    or an action that leaves the status as it was."""
+
+    OPENED = "opened", "Opened"
+    STATUS = "status", "Status changed"
+    ANSWERED = "answered", "Answered by the assistant"
+    ESCALATED = "escalated", "Escalated"
+    QUEUED = "queued", "Queued: no agent available"
+    ASSIGNED = "assigned", "Assigned"
+    REASSIGNED = "reassigned", "Reassigned"
+    UNASSIGNED = "unassigned", "Given back to the queue"
+    AGENT_REPLY = "agent_reply", "Agent replied"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+    MODEL_CHOSEN = "model_chosen", "Model chosen"
+
+
 class TicketEvent(models.Model):
     """One audit row per transition, assignment or notable action."""
 
@@ -166,7 +184,7 @@ class TicketEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
-    kind = models.CharField(max_length=30)
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
     from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     note = models.TextField(blank=True)
