@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "jobs",
     "assistant",
     "tickets",
     "training",
@@ -122,17 +123,41 @@ REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL must be a redis:// URL, got {REDIS_URL!r}")
 
-INFERENCE_QUEUE = env_str("INFERENCE_QUEUE", "inference")
-TRAINING_QUEUE = env_str("TRAINING_QUEUE", "training")
-DEFAULT_QUEUE = "default"
+# Each kind of work has its queue, so a long job never holds up answers (README: who
+# consumes which). Answers take seconds, jobs minutes to hours, the default queue seconds.
+INFERENCE_QUEUE = env_str("INFERENCE_QUEUE", "inference")  # answers
+TRAINING_QUEUE = env_str("TRAINING_QUEUE", "training")  # training runs (GPU workers)
+EVALUATION_QUEUE = env_str("EVALUATION_QUEUE", "evaluation")  # evaluations, shadow comparisons
+EXPORTS_QUEUE = env_str("EXPORTS_QUEUE", "exports")  # redacted exports (CPU)
+DEFAULT_QUEUE = env_str("DEFAULT_QUEUE", "default")  # sweeps and beat's other entries
+
+# Soft time limits of the jobs, by kind; the hard limit that kills a stuck task comes
+# JOB_HARD_LIMIT_GRACE_S later. A training run on a GPU takes hours, not the answer's minutes.
+JOB_TIME_LIMITS_S = {
+    "training": env_int("TRAINING_TIME_LIMIT_S", 8 * 3600, minimum=60),
+    "evaluation": env_int("EVALUATION_TIME_LIMIT_S", 2 * 3600, minimum=60),
+    "export": env_int("EXPORT_TIME_LIMIT_S", 3600, minimum=60),
+}
+JOB_HARD_LIMIT_GRACE_S = env_int("JOB_HARD_LIMIT_GRACE_S", 300, minimum=1)
+# Sweeps and other bookkeeping: a few seconds each; this bounds them all the same.
+DEFAULT_TASK_SOFT_TIME_LIMIT_S = env_int("DEFAULT_TASK_SOFT_TIME_LIMIT_S", 300, minimum=1)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # the UI reads status rows in the database, never results
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+# Every task by name: tests/test_queues.py checks that each has a route to a queue that
+# a worker of the README consumes.
 CELERY_TASK_ROUTES = {
     "tickets.tasks.answer_pending": {"queue": INFERENCE_QUEUE},
-    "training.pipeline.tasks.*": {"queue": TRAINING_QUEUE},
+    "tickets.tasks.sweep_stale_answers": {"queue": DEFAULT_QUEUE},
+    "jobs.tasks.sweep_stale_jobs": {"queue": DEFAULT_QUEUE},
+    "training.pipeline.tasks.run_training": {"queue": TRAINING_QUEUE},
+    "training.pipeline.tasks.run_evaluation": {"queue": EVALUATION_QUEUE},
+    "training.releases.tasks.run_shadow_comparison": {"queue": EVALUATION_QUEUE},
+    "training.releases.tasks.run_retraining": {"queue": TRAINING_QUEUE},
+    "training.releases.tasks.scheduled_retrain": {"queue": DEFAULT_QUEUE},
+    "training.feedback.tasks.run_export": {"queue": EXPORTS_QUEUE},
 }
 # One answer at a time per process: a prefetched task would wait behind a long generation.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -148,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stale-answers": {
         "task": "tickets.tasks.sweep_stale_answers",
         "schedule": env_float("ANSWER_SWEEP_INTERVAL_S", 30.0),
+    },
+    "sweep-stale-jobs": {
+        "task": "jobs.tasks.sweep_stale_jobs",
+        "schedule": env_float("JOB_SWEEP_INTERVAL_S", 300.0),
     },
 }
 
@@ -183,7 +212,26 @@ SUBJECT_MAX_CHARS = 200
 # sooner, a silence may still be an abandoned ticket, so it stays open.
 AUTO_RESOLVE_QUIET_DAYS = env_int("AUTO_RESOLVE_QUIET_DAYS", 3, minimum=1)
 
-# Worker-wide limits as well as the answer task's own: a task without limits of its own
-# must not hold a worker forever either.
-CELERY_TASK_SOFT_TIME_LIMIT = ANSWER_SOFT_TIME_LIMIT_S
-CELERY_TASK_TIME_LIMIT = ANSWER_HARD_TIME_LIMIT_S
+# Every task sets its own limits (tests/test_queues.py checks); these only bound a task
+# that forgot, and they are the short ones: such a task should be a sweep, not a job.
+CELERY_TASK_SOFT_TIME_LIMIT = DEFAULT_TASK_SOFT_TIME_LIMIT_S
+CELERY_TASK_TIME_LIMIT = DEFAULT_TASK_SOFT_TIME_LIMIT_S + JOB_HARD_LIMIT_GRACE_S
+
+# --- Retraining -------------------------------------------------------------
+# Off by default: a model should not change without someone watching.
+RETRAIN_SCHEDULE_ENABLED = env_bool("RETRAIN_SCHEDULE_ENABLED", False)
+RETRAIN_SCHEDULE_S = env_int("RETRAIN_SCHEDULE_S", 7 * 24 * 3600, minimum=60)
+# Fewer new approved corrections than this, and a scheduled retrain waits for more.
+RETRAIN_MIN_NEW_EXAMPLES = env_int("RETRAIN_MIN_NEW_EXAMPLES", 20, minimum=1)
+# Name of a registered dataset of distilled teacher data mixed in (blank: corrections only).
+RETRAIN_REPLAY_DATASET = env_str("RETRAIN_REPLAY_DATASET", "")
+# Replay rows per correction: as much teacher data as new data keeps the old skills while
+# the corrections still move the model.
+RETRAIN_REPLAY_RATIO = env_float("RETRAIN_REPLAY_RATIO", 1.0)
+if RETRAIN_REPLAY_RATIO < 0:
+    raise ImproperlyConfigured("RETRAIN_REPLAY_RATIO must be at least 0")
+if RETRAIN_SCHEDULE_ENABLED:
+    CELERY_BEAT_SCHEDULE["retrain-from-corrections"] = {
+        "task": "training.releases.tasks.scheduled_retrain",
+        "schedule": float(RETRAIN_SCHEDULE_S),
+    }

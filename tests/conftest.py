@@ -30,6 +30,27 @@ def manager(db: None):
     return ManagerFactory()
 
 
+@pytest.fixture
+def jobs_run_here(django_capture_on_commit_callbacks):
+    """`with jobs_run_here(): ...`: tasks enqueued inside run in this process when the block
+    ends (as on commit): the logic around a job, fast. Each job also runs once on a real
+    worker (tests/test_jobs_on_workers.py)."""
+    from contextlib import contextmanager
+
+    from helpdesk.celery import app
+
+    @contextmanager
+    def here():
+        app.conf.task_always_eager = True
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield
+        finally:
+            app.conf.task_always_eager = False
+
+    return here
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> str:
     """The test Redis: the one the test command started, else one started here."""

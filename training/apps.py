@@ -13,16 +13,3 @@ class TrainingConfig(AppConfig):
 
         agent_replied.connect(on_agent_replied, dispatch_uid="training.record_correction")
         message_rated.connect(on_message_rated, dispatch_uid="training.mark_thumbs_down")
-        _schedule_retraining()
-
-
-def _schedule_retraining() -> None:
-    """Add the retraining beat entry only when enabled: off by default."""
-    from django.conf import settings
-
-    from .releases.retrain import beat_entry, schedule_enabled
-
-    if schedule_enabled():
-        schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", {})
-        schedule.setdefault("retrain-from-corrections", beat_entry())
-        settings.CELERY_BEAT_SCHEDULE = schedule

@@ -78,11 +78,12 @@ def test_editing_the_correction_approves_it(signed_in, manager):
     assert example.reviewer == manager
 
 
-def test_the_export_action_writes_only_approved_rows(signed_in, settings, tmp_path):
+def test_the_export_action_writes_only_approved_rows(signed_in, settings, tmp_path, jobs_run_here):
     settings.VAR_DIR = tmp_path
     approved, pending = make_example(), make_example(state="pending")
 
-    _action(signed_in, "export_selected", [approved, pending])
+    with jobs_run_here():
+        _action(signed_in, "export_selected", [approved, pending])
 
     export = DataExport.objects.get()
     assert export.ticket_ids == [approved.ticket_id]
@@ -102,7 +103,9 @@ def test_erasure_from_the_admin_form(signed_in, manager):
     assert not TrainingExample.objects.exists()
 
 
-def test_the_shadow_button_runs_a_comparison_shown_side_by_side(signed_in, settings, monkeypatch):
+def test_the_shadow_button_runs_a_comparison_shown_side_by_side(
+    signed_in, settings, monkeypatch, jobs_run_here
+):
     settings.ASSISTANT_ENGINE = "assistant.fake.DeterministicEngine"
     monkeypatch.setattr(
         "training.releases.shadow._minilm_similarity", lambda answers, refs: [0.7 for _ in answers]
@@ -111,15 +114,18 @@ def test_the_shadow_button_runs_a_comparison_shown_side_by_side(signed_in, setti
     candidate = ModelVersionFactory(name="next", adapter_path="/nonexistent/a")
     make_example(question="printer offline")
 
-    response = signed_in.post(
-        reverse("admin:training_shadowcomparison_run"),
-        {"candidate": candidate.pk, "limit": 5},
-        follow=True,
-    )
+    with jobs_run_here():
+        started = signed_in.post(
+            reverse("admin:training_shadowcomparison_run"), {"candidate": candidate.pk, "limit": 5}
+        )
 
     comparison = ShadowComparison.objects.get()
-    assert comparison.candidate_not_worse
-    html = response.content.decode()
+    # The request only queued it and sent the manager to the job's row.
+    assert started["Location"] == reverse(
+        "admin:training_shadowcomparison_change", args=[comparison.pk]
+    )
+    assert comparison.status == "succeeded" and comparison.candidate_not_worse
+    html = signed_in.get(started["Location"]).content.decode()
     assert "Answers side by side" in html
     assert f"Answer from v{candidate.pk} to: printer offline" in html
 

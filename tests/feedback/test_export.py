@@ -95,7 +95,7 @@ def test_it_records_the_export_with_hash_tickets_and_redaction_counts(tmp_path, 
     export = export_examples(out, user=manager, filters=ExportFilters(reason="wrong"))
 
     stored = DataExport.objects.get(pk=export.pk)
-    assert stored.created_by == manager
+    assert stored.started_by == manager
     assert stored.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
     assert stored.ticket_ids == sorted([first.ticket_id, second.ticket_id])
     assert stored.redaction_report["counts"]["IPV4"] == 1

@@ -30,7 +30,7 @@ def candidate():
 
 def _compare(candidate, active, not_worse):
     return ShadowComparison.objects.create(
-        candidate=candidate, active=active, candidate_not_worse=not_worse
+        candidate=candidate, active=active, candidate_not_worse=not_worse, status="succeeded"
     )
 
 

@@ -5,7 +5,9 @@ import pytest
 from tests.factories import ModelVersionFactory
 from tests.feedback.helpers import make_example
 from training.models import DataExport, ReviewState, TrainingRun
-from training.releases.retrain import build_retrain_files, scheduled_retrain, start_retraining
+from training.pipeline.datasets import register_dataset
+from training.releases.retrain import build_retrain_files, plan_retraining
+from training.releases.tasks import run_retraining, scheduled_retrain
 
 pytestmark = pytest.mark.django_db
 
@@ -50,25 +52,67 @@ def test_it_mixes_approved_corrections_with_replay_and_keeps_the_latest_for_vali
     assert DataExport.objects.filter(pk=data.export_id).exists()
 
 
-def test_it_starts_a_training_run_from_the_default_version(
-    tmp_path, settings, manager, monkeypatch, django_capture_on_commit_callbacks
+def test_it_plans_a_run_from_the_default_version_without_touching_files(
+    tmp_path, settings, manager
 ):
     settings.VAR_DIR = tmp_path
     base = ModelVersionFactory(name="base")
     base.make_default()
     make_example(day=0)
-    make_example(day=1)
-    enqueued = []
-    monkeypatch.setattr("training.pipeline.tasks.run_training.delay", enqueued.append)
+    replay = register_dataset(_replay_file(tmp_path / "r.jsonl", 5), split="all")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        run = start_retraining(manager, replay_path=_replay_file(tmp_path / "r.jsonl", 5))
+    run = plan_retraining(manager, replay=replay)
 
-    assert run.base_version == base
-    assert run.started_by == manager
+    assert run.base_version == base and run.started_by == manager
     assert run.config["name"].startswith("base-retrain-")
-    assert _read(tmp_path / run.config["train_path"])
-    assert enqueued == [run.pk]
+    assert run.config["retrain"] == {"replay_dataset": replay.pk, "replay_ratio": 1.0}
+    # The export and the mix happen on the training worker, not in the request.
+    assert not DataExport.objects.exists() and not (tmp_path / "retrain").exists()
+
+
+def test_it_refuses_to_plan_without_approved_corrections(settings, tmp_path):
+    ModelVersionFactory(name="base").make_default()
+    make_example(day=0, state=ReviewState.PENDING)
+    with pytest.raises(ValueError, match="No approved corrections"):
+        plan_retraining()
+
+
+def test_the_retraining_job_prepares_its_datasets_then_trains_on_them(
+    settings, tmp_path, monkeypatch
+):
+    from training.pipeline import finetune
+    from training.pipeline.finetune import TrainingResult
+
+    settings.VAR_DIR = tmp_path
+    settings.MODELS_DIR = tmp_path / "models"
+    ModelVersionFactory(name="base").make_default()
+    examples = [make_example(day=day) for day in range(5)]
+    replay = register_dataset(_replay_file(tmp_path / "r.jsonl", 5), split="all")
+    seen = []
+
+    def train(config, progress=None):
+        seen.append((_read(tmp_path / config.train_path), config.validation_path))
+        return TrainingResult(
+            adapter_dir=str(tmp_path / "a"),
+            best_val_loss=1.0,
+            steps=1,
+            seconds=0.1,
+            stopped_early=False,
+            config=vars(config).copy(),
+        )
+
+    monkeypatch.setattr(finetune, "train_adapter", train)
+    run = plan_retraining(replay=replay)
+
+    run_retraining(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert run.train_dataset.source == "retrain" and run.validation_dataset.split == "validation"
+    assert seen[0][1] == run.validation_dataset.path
+    assert len(seen[0][0]) == run.train_dataset.rows
+    # The datasets know which tickets they hold: a comparison must not score on them.
+    assert set(run.train_dataset.ticket_ids) == {e.ticket_id for e in examples}
 
 
 def test_the_schedule_is_off_by_default(settings, tmp_path):
@@ -84,7 +128,7 @@ def test_the_schedule_retrains_when_enabled_and_enough_is_new(settings, tmp_path
     settings.VAR_DIR = tmp_path
     settings.RETRAIN_SCHEDULE_ENABLED = True
     settings.RETRAIN_MIN_NEW_EXAMPLES = 2
-    monkeypatch.setattr("training.pipeline.tasks.run_training.delay", lambda run_id: None)
+    monkeypatch.setattr(run_retraining, "apply_async", lambda *a, **kw: None)
     ModelVersionFactory(name="base").make_default()
     make_example(day=0)
     assert scheduled_retrain() is None  # one new example is not enough

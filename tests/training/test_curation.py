@@ -203,13 +203,19 @@ def test_it_writes_chat_splits_that_datasets_and_trl_read(tmp_path: Path) -> Non
     assert json.loads((tmp_path / "out" / "report.json").read_text())["kept"] == 32
 
 
-def test_it_runs_as_a_management_command(tmp_path: Path) -> None:
+@pytest.mark.django_db
+def test_it_runs_as_a_management_command_and_registers_the_splits(tmp_path: Path) -> None:
     seed = write_seed_csv(tmp_path / "seed.csv", [("how do I restart gdm?", GOOD_ANSWER)] * 3)
     call_command(
         "curate_dataset", "--seed-csv", str(seed), "--out", str(tmp_path / "out"), "--limit", "2"
     )
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["rows_in"] == 2 and report["removed"]["exact_duplicate"] == 1
+    from training.models import Dataset
+
+    [train] = Dataset.objects.all()  # the empty validation and test splits are not offered
+    assert (train.split, train.source, train.rows) == ("train", "curated", 1)
+    assert train.path == str((tmp_path / "out" / "train.jsonl").resolve())
 
 
 def test_it_reads_the_distillers_output_and_drops_rows_it_flagged_truncated(tmp_path: Path) -> None:

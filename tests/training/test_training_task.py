@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from assistant.models import ModelVersion
+from jobs.models import JobStatus
 from tests.factories import ModelVersionFactory
-from training.models import RunStatus, TrainingRun
+from training.models import Dataset, TrainingRun
 from training.pipeline import finetune
 from training.pipeline.finetune import TrainingResult
 from training.pipeline.tasks import run_training, start_run
@@ -56,7 +57,7 @@ def test_it_trains_from_the_base_version_and_registers_a_candidate(
     run_training(run.pk)
 
     run.refresh_from_db()
-    assert run.status == RunStatus.SUCCEEDED and run.progress == 1.0
+    assert run.status == JobStatus.SUCCEEDED and run.progress == 1.0
     assert run.produced_version.name == "tuned" and run.produced_version.parent == base
     assert not run.produced_version.enabled
     assert run.metrics["best_val_loss"] == 1.2 and run.finished_at is not None
@@ -76,11 +77,11 @@ def test_it_trains_from_the_base_version_and_registers_a_candidate(
 
 @pytest.mark.django_db
 def test_it_does_nothing_when_the_run_is_already_claimed(trained: list) -> None:
-    run = TrainingRun.objects.create(status=RunStatus.RUNNING, config={})
+    run = TrainingRun.objects.create(status=JobStatus.RUNNING, config={})
     run_training(run.pk)
     assert trained == []
     run.refresh_from_db()
-    assert run.status == RunStatus.RUNNING
+    assert run.status == JobStatus.RUNNING
 
 
 @pytest.mark.django_db
@@ -126,7 +127,7 @@ def test_it_marks_the_run_failed_with_the_error(monkeypatch: pytest.MonkeyPatch)
     )
     run_training(run.pk)
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED and "FileNotFoundError: t.jsonl" in run.error
+    assert run.status == JobStatus.FAILED and "FileNotFoundError: t.jsonl" in run.error
     assert run.produced_version is None
 
 
@@ -135,40 +136,75 @@ def test_it_enqueues_a_started_run_after_commit(
     monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks
 ) -> None:
     enqueued = []
-    monkeypatch.setattr(run_training, "delay", lambda run_id: enqueued.append(run_id))
+    monkeypatch.setattr(run_training, "apply_async", lambda args, **kw: enqueued.extend(args))
     with django_capture_on_commit_callbacks(execute=True):
         run = start_run({"train_path": "t", "validation_path": "v"}, ModelVersionFactory())
         assert enqueued == []
-    assert enqueued == [run.pk] and run.status == RunStatus.PENDING
+    assert enqueued == [run.pk] and run.status == JobStatus.PENDING
+
+
+def _dataset(tmp_path: Path, name: str, split: str) -> Dataset:
+    from training.pipeline.datasets import register_dataset
+
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text(
+        '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n'
+    )
+    return register_dataset(path, split=split)
 
 
 @pytest.mark.django_db
-def test_it_lets_a_manager_start_a_run_from_the_admin(
-    client, manager, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks
+def test_it_lets_a_manager_start_a_run_from_the_admin_by_picking_datasets(
+    client,
+    manager,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks,
+    tmp_path: Path,
 ) -> None:
     enqueued = []
-    monkeypatch.setattr(run_training, "delay", lambda run_id: enqueued.append(run_id))
+    monkeypatch.setattr(run_training, "apply_async", lambda args, **kw: enqueued.extend(args))
     base = ModelVersionFactory()
+    train, validation = (
+        _dataset(tmp_path, "train", "train"),
+        _dataset(tmp_path, "val", "validation"),
+    )
     client.force_login(manager)
     form = client.get("/admin/training/trainingrun/add/")
-    assert form.status_code == 200 and b"validation_path" in form.content
+    assert form.status_code == 200
+    # Datasets are chosen from a list; no field takes a server path.
+    assert b'name="train_dataset"' in form.content and b"train_path" not in form.content
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/admin/training/trainingrun/add/",
             {
                 "base_version": base.pk,
-                "train_path": "var/data/train.jsonl",
-                "validation_path": "var/data/validation.jsonl",
+                "train_dataset": train.pk,
+                "validation_dataset": validation.pk,
                 "max_steps": 30,
                 "batch_size": 4,
                 "max_length": 128,
                 "lr": 0.0002,
             },
         )
-    assert response.status_code == 302, response.content[:2000]
     run = TrainingRun.objects.get()
+    # The admin lands on the run's own row, which shows its status.
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/training/trainingrun/{run.pk}/change/"
     assert run.config["max_steps"] == 30 and run.started_by == manager and enqueued == [run.pk]
-    page = client.get("/admin/training/trainingrun/")
-    assert b"0%" in page.content and b"pending" in page.content.lower()
-    detail = client.get(f"/admin/training/trainingrun/{run.pk}/change/")
-    assert detail.status_code == 200 and b"var/data/train.jsonl" in detail.content
+    assert (run.train_dataset, run.validation_dataset) == (train, validation)
+    detail = client.get(response["Location"])
+    assert detail.status_code == 200 and b"Cancel this job" in detail.content
+    assert b"Pending" in detail.content
+
+
+@pytest.mark.django_db
+def test_it_trains_on_the_files_of_its_datasets(trained: list, tmp_path: Path) -> None:
+    train, validation = _dataset(tmp_path, "t", "train"), _dataset(tmp_path, "v", "validation")
+    run = TrainingRun.objects.create(
+        base_version=ModelVersionFactory(),
+        train_dataset=train,
+        validation_dataset=validation,
+        config={"out_dir": str(tmp_path / "out")},
+    )
+    run_training(run.pk)
+    assert (trained[0].train_path, trained[0].validation_path) == (train.path, validation.path)

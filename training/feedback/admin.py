@@ -7,19 +7,23 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from jobs.admin import start_job
 from tickets.models import Ticket
 
 from ..admin_base import TOOLS_TEMPLATE, ReadOnlyAdmin, form_page, pretty_json, tool_links
-from ..releases.retrain import DEFAULT_REPLAY_RATIO, start_retraining
+from ..pipeline.models import Dataset
+from ..releases.retrain import DEFAULT_REPLAY_RATIO, plan_retraining
+from ..releases.tasks import run_retraining
 from .erasure import erase_ticket
-from .export import ExportFilters, export_examples
+from .export import ExportFilters
 from .models import DataExport, Erasure, ReviewState, TrainingExample
 from .review import correction_diff_html, edit_correction, set_state
+from .tasks import run_export
 
 
 def _exports_dir() -> Any:
@@ -37,9 +41,11 @@ class ExampleReviewForm(forms.ModelForm):
 
 
 class RetrainForm(forms.Form):
-    replay_path = forms.CharField(
+    replay = forms.ModelChoiceField(
+        queryset=Dataset.objects.all(),
         required=False,
-        help_text="Chat JSONL of distilled teacher data to replay (blank: corrections only).",
+        help_text="Registered dataset of distilled teacher data to replay (blank: corrections "
+        "only).",
     )
     replay_ratio = forms.FloatField(
         min_value=0, initial=DEFAULT_REPLAY_RATIO, help_text="Replay rows per correction."
@@ -167,26 +173,23 @@ class TrainingExampleAdmin(admin.ModelAdmin):
         form = RetrainForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                run = start_retraining(
+                run = plan_retraining(
                     request.user,
-                    replay_path=form.cleaned_data["replay_path"] or None,
+                    replay=form.cleaned_data["replay"],
                     replay_ratio=form.cleaned_data["replay_ratio"],
                     train_overrides={"max_steps": form.cleaned_data["max_steps"]},
                 )
-            except (ValueError, OSError) as exc:
+            except ValueError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(request, f"Training run {run.pk} queued.")
-                return HttpResponseRedirect(
-                    reverse("admin:training_trainingrun_change", args=[run.pk])
-                )
+                return start_job(request, run, run_retraining)
         return form_page(
             self,
             request,
             form,
             "Retrain from approved corrections",
-            "Exports the approved corrections (redacted, split by time), mixes in the replay "
-            "data, and queues a training run whose adapter becomes a candidate version.",
+            "Queues a training run that exports the approved corrections (redacted, split by "
+            "time), mixes in the replay data and trains a candidate version, on a worker.",
             "Start retraining",
         )
 
@@ -208,19 +211,17 @@ class TrainingExampleAdmin(admin.ModelAdmin):
     @admin.action(
         description="Export selected approved examples (redacted JSONL)", permissions=["change"]
     )
-    def export_selected(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+    def export_selected(
+        self, request: HttpRequest, queryset: QuerySet[TrainingExample]
+    ) -> HttpResponse:
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        export = export_examples(
-            _exports_dir() / f"examples-{stamp}.jsonl",
-            filters=ExportFilters(example_ids=list(queryset.values_list("pk", flat=True))),
-            user=request.user,
-            workers=1,  # never fork a threaded web server process
+        filters = ExportFilters(example_ids=list(queryset.values_list("pk", flat=True)))
+        export = DataExport.objects.create(
+            started_by=request.user,
+            filters={**filters.as_json(), "validation_fraction": 0.0},
+            path=str(_exports_dir() / f"examples-{stamp}-{request.user.pk}.jsonl"),
         )
-        skipped = queryset.count() - export.row_count
-        note = f" ({skipped} not approved, left out)" if skipped else ""
-        self.message_user(
-            request, f"Export {export.pk}: {export.row_count} rows to {export.path}{note}."
-        )
+        return start_job(request, export, run_export)
 
     @admin.action(description="Erase the tickets of selected examples", permissions=["delete"])
     def erase_tickets(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
@@ -235,12 +236,12 @@ class TrainingExampleAdmin(admin.ModelAdmin):
 
 @admin.register(DataExport)
 class DataExportAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "created_by", "format", "row_count", "redacted", "path"]
-    list_select_related = ["created_by"]
+    list_display = ["id", "created_at", "started_by", "format", "row_count", "redacted", "path"]
+    list_select_related = ["started_by"]
     ordering = ["-created_at"]
     fields = [
         "created_at",
-        "created_by",
+        "started_by",
         "format",
         "path",
         "row_count",

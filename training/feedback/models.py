@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from jobs.models import Job
 from tickets.models import CorrectionReason
 
 
@@ -68,13 +69,15 @@ class TrainingExample(models.Model):
         return f"example {self.pk} from #{self.ticket_id}"
 
 
-class DataExport(models.Model):
-    """Every export is recorded: who, when, filters, rows, file hash, what was redacted."""
+class DataExport(Job):
+    """Every export is recorded: who, when, filters, rows, file hash, what was redacted.
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
+    Started from the admin it is a job: the row is pending until the exports worker has
+    written the file; from the command line it is written at once, already succeeded.
+    """
+
+    time_limit_kind = "export"
+
     filters = models.JSONField(default=dict)
     format = models.CharField(max_length=8, default="jsonl")
     path = models.CharField(max_length=500)

@@ -1,4 +1,4 @@
-"""Admin for training runs and evaluations."""
+"""Admin for the pipeline: registered datasets, training runs and evaluations (jobs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -17,17 +16,22 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from assistant.models import ModelVersion
+from jobs.admin import JOB_FIELDS, JobAdminMixin
 
-from .models import TrainingRun
+from ..admin_base import ReadOnlyAdmin
+from .models import Dataset, DatasetSplit, EvaluationRun, TrainingRun
+from .tasks import run_evaluation, run_training
 
 PLOT_NAMES = ("reliability.png", "loss_curve.png")  # the only files the report view serves
+
+
+def _datasets(*splits: str) -> Any:
+    return Dataset.objects.filter(split__in=splits).order_by("-created_at")
 
 
 class StartRunForm(forms.ModelForm):
     """What a manager chooses to start a run; the rest keeps TrainConfig's defaults."""
 
-    train_path = forms.CharField(help_text="Chat JSONL to train on (e.g. a curated train.jsonl).")
-    validation_path = forms.CharField(help_text="Chat JSONL for early stopping.")
     max_steps = forms.IntegerField(min_value=1, initial=40, help_text="Optimizer steps.")
     batch_size = forms.IntegerField(min_value=1, initial=8)
     max_length = forms.IntegerField(min_value=16, initial=192, help_text="Tokens per example.")
@@ -37,50 +41,69 @@ class StartRunForm(forms.ModelForm):
 
     class Meta:
         model = TrainingRun
-        fields = ["base_version"]
+        fields = ["base_version", "train_dataset", "validation_dataset"]
+        help_texts = {
+            "train_dataset": "Registered chat JSONL to train on (curate_dataset, exports).",
+            "validation_dataset": "Registered chat JSONL for early stopping.",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["base_version"].required = True
+        for name in ("base_version", "train_dataset", "validation_dataset"):
+            self.fields[name].required = True
         self.fields["base_version"].queryset = ModelVersion.objects.all()
+        self.fields["train_dataset"].queryset = _datasets(DatasetSplit.TRAIN, DatasetSplit.ALL)
+        self.fields["validation_dataset"].queryset = _datasets(
+            DatasetSplit.VALIDATION, DatasetSplit.ALL
+        )
 
-    def run_config(self) -> dict[str, Any]:
-        keys = ["train_path", "validation_path", "max_steps", "batch_size", "max_length", "lr"]
-        config = {key: self.cleaned_data[key] for key in keys}
-        config["load_in_4bit"] = bool(self.cleaned_data["load_in_4bit"])
+    def save(self, commit: bool = True) -> TrainingRun:
+        run = super().save(commit=False)
+        keys = ["max_steps", "batch_size", "max_length", "lr"]
+        run.config = {key: self.cleaned_data[key] for key in keys}
+        run.config["load_in_4bit"] = bool(self.cleaned_data["load_in_4bit"])
         if self.cleaned_data["name"]:
-            config["name"] = self.cleaned_data["name"]
-        return config
+            run.config["name"] = self.cleaned_data["name"]
+        if commit:
+            run.save()
+        return run
+
+
+@admin.register(Dataset)
+class DatasetAdmin(ReadOnlyAdmin):
+    list_display = ["name", "split", "source", "rows", "created_at", "path"]
+    list_filter = ["split", "source"]
+    search_fields = ["name", "path"]
+    fields = ["name", "split", "source", "rows", "sha256", "path", "created_by", "created_at"]
+    readonly_fields = fields
 
 
 @admin.register(TrainingRun)
-class TrainingRunAdmin(admin.ModelAdmin):
+class TrainingRunAdmin(JobAdminMixin, admin.ModelAdmin):
+    job_task = run_training
     list_display = [
         "id",
         "status",
         "progress_percent",
         "base_version",
+        "train_dataset",
         "produced_version",
         "created_at",
         "evaluation_link",
     ]
     list_filter = ["status"]
+    list_select_related = ["base_version", "train_dataset", "produced_version"]
     readonly_fields = [
-        "status",
-        "progress_percent",
+        *JOB_FIELDS,
         "base_version",
+        "train_dataset",
+        "validation_dataset",
         "produced_version",
         "config_pretty",
         "metrics_pretty",
         "output_dir",
-        "error",
-        "started_by",
-        "created_at",
-        "started_at",
-        "finished_at",
         "evaluation_link",
     ]
-    exclude = ["config", "metrics", "progress"]
 
     def get_form(self, request: HttpRequest, obj: TrainingRun | None = None, **kwargs: Any) -> Any:
         if obj is None:
@@ -90,9 +113,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: TrainingRun | None = None) -> list[str]:
         if obj is None:
             return [
-                "base_version",
-                "train_path",
-                "validation_path",
+                *StartRunForm.Meta.fields,
                 "max_steps",
                 "batch_size",
                 "max_length",
@@ -106,23 +127,6 @@ class TrainingRunAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: TrainingRun | None = None
     ) -> list[str]:
         return self.readonly_fields if obj is not None else []
-
-    def save_model(self, request: HttpRequest, obj: TrainingRun, form: Any, change: bool) -> None:
-        if change:
-            return  # a run is never edited; its row belongs to the task
-        from .tasks import run_training
-
-        obj.config = form.run_config()
-        obj.started_by = request.user
-        super().save_model(request, obj, form, change)
-        transaction.on_commit(lambda: run_training.delay(obj.pk))
-
-    def has_change_permission(self, request: HttpRequest, obj: TrainingRun | None = None) -> bool:
-        return False if obj is not None else super().has_change_permission(request, obj)
-
-    @admin.display(description="progress")
-    def progress_percent(self, run: TrainingRun) -> str:
-        return f"{run.progress:.0%}"
 
     @admin.display(description="config")
     def config_pretty(self, run: TrainingRun) -> str:
@@ -211,6 +215,48 @@ class TrainingRunAdmin(admin.ModelAdmin):
         if plot not in recorded or not recorded[plot].exists():
             raise Http404("plot not found")
         return FileResponse(open(recorded[plot], "rb"), content_type="image/png")
+
+
+class StartEvaluationForm(forms.ModelForm):
+    class Meta:
+        model = EvaluationRun
+        fields = ["version", "dataset", "limit"]
+        help_texts = {"dataset": "A held-out split the version did not train on."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = _datasets(
+            DatasetSplit.TEST, DatasetSplit.VALIDATION, DatasetSplit.ALL
+        )
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(JobAdminMixin, admin.ModelAdmin):
+    job_task = run_evaluation
+    form = StartEvaluationForm
+    list_display = ["id", "status", "progress_percent", "version", "dataset", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["version", "dataset"]
+    readonly_fields = [*JOB_FIELDS, "version", "dataset", "limit", "summary_pretty"]
+
+    def get_fields(self, request: HttpRequest, obj: EvaluationRun | None = None) -> list[str]:
+        return StartEvaluationForm.Meta.fields if obj is None else self.readonly_fields
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: EvaluationRun | None = None
+    ) -> list[str]:
+        return self.readonly_fields if obj is not None else []
+
+    @admin.display(description="summary")
+    def summary_pretty(self, evaluation: EvaluationRun) -> str:
+        if not evaluation.summary:
+            return "-"
+        url = reverse("admin:training_evaluation_report", args=[evaluation.version_id])
+        return format_html(
+            '<pre>{}</pre><a href="{}">Full report</a>',
+            json.dumps(evaluation.summary, indent=2),
+            url,
+        )
 
 
 def _evaluated_version(

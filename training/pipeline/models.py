@@ -1,20 +1,60 @@
-"""Training runs: one status row per run."""
+"""The pipeline's records: registered datasets, training runs and evaluation runs (jobs)."""
 
 from django.conf import settings
 from django.db import models
 
-
-class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+from jobs.models import Job
 
 
-class TrainingRun(models.Model):
-    """One status row per training run, whether started from the admin or the shell."""
+class DatasetSplit(models.TextChoices):
+    TRAIN = "train", "Train"
+    VALIDATION = "validation", "Validation"
+    TEST = "test", "Test"
+    ALL = "all", "All rows (replay, evaluation)"
 
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+
+class DatasetSource(models.TextChoices):
+    CURATED = "curated", "Curated (curate_dataset)"
+    EXPORT = "export", "Export of reviewed corrections"
+    RETRAIN = "retrain", "Retraining mix of corrections and replay"
+    REGISTERED = "registered", "Registered by hand (register_dataset)"
+
+
+class Dataset(models.Model):
+    """A chat JSONL file on the workers' disk, registered so people pick it from a list
+    instead of typing server paths, with what it holds and where it came from."""
+
+    name = models.CharField(max_length=200, unique=True)
+    path = models.CharField(max_length=500, unique=True)
+    split = models.CharField(max_length=10, choices=DatasetSplit.choices)
+    source = models.CharField(max_length=10, choices=DatasetSource.choices)
+    rows = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # Tickets whose corrections the file holds: a version trained on it has seen them, so a
+    # shadow comparison must not score it on them.
+    ticket_ids = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_split_display().lower()}, {self.rows} rows)"
+
+
+class TrainingRun(Job):
+    """One status row per training run, whether started from the admin or the shell. A
+    retraining run first prepares its data (config["retrain"]), on the worker too."""
+
+    time_limit_kind = "training"
+
     config = models.JSONField(default=dict)
     base_version = models.ForeignKey(
         "assistant.ModelVersion",
@@ -23,27 +63,37 @@ class TrainingRun(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    train_dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    validation_dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     produced_version = models.ForeignKey(
         "assistant.ModelVersion",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="+",
+        related_name="training_runs",
     )
-    progress = models.FloatField(default=0.0, help_text="0 to 1")
     metrics = models.JSONField(default=dict, blank=True)
     output_dir = models.CharField(max_length=500, blank=True)
-    error = models.TextField(blank=True)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"training run {self.pk} ({self.status})"
+
+
+class EvaluationRun(Job):
+    """A version answers a held-out dataset; the report lands on the version."""
+
+    time_limit_kind = "evaluation"
+
+    version = models.ForeignKey(
+        "assistant.ModelVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    limit = models.PositiveIntegerField(default=200, help_text="Rows of the dataset answered.")
+    summary = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"evaluation {self.pk} of {self.version_id} ({self.status})"

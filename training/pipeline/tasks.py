@@ -1,110 +1,99 @@
-"""The training run as a Celery task on the "training" queue, one TrainingRun row per run."""
+"""The pipeline's jobs: a training run on the training queue, an evaluation on the
+evaluation queue. Each records its outcome on its own row through jobs.runner."""
 
 from __future__ import annotations
 
 import logging
-import math
-import time
+from pathlib import Path
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from .models import RunStatus, TrainingRun
+from jobs.runner import Progress, enqueue, finite, run_job
+
+from .models import EvaluationRun, TrainingRun
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY_S = 5.0  # progress writes are cheap but not free: a few per minute is plenty
+
+def job_limits(kind: str) -> dict[str, int]:
+    """Celery's soft and hard limits of a job kind: the task's own, not the answers'."""
+    soft = settings.JOB_TIME_LIMITS_S[kind]
+    return {"soft_time_limit": soft, "time_limit": soft + settings.JOB_HARD_LIMIT_GRACE_S}
 
 
-def start_run(config: dict[str, Any], base_version: Any = None, user: Any = None) -> TrainingRun:
+def start_run(
+    config: dict[str, Any], base_version: Any = None, user: Any = None, **datasets: Any
+) -> TrainingRun:
     """Record a pending run and enqueue it once the row is committed."""
-    run = TrainingRun.objects.create(config=config, base_version=base_version, started_by=user)
-    transaction.on_commit(lambda: run_training.delay(run.pk))
+    run = TrainingRun.objects.create(
+        config=config, base_version=base_version, started_by=user, **datasets
+    )
+    transaction.on_commit(lambda: enqueue(run_training, run))
     return run
 
 
-@shared_task(name="training.pipeline.tasks.run_training", acks_late=True)
+@shared_task(name="training.pipeline.tasks.run_training", acks_late=True, **job_limits("training"))
 def run_training(run_id: int) -> None:
     """Train, register the adapter as a candidate, and record the outcome on the run's row.
 
     Safe to deliver twice: only the delivery that moves the row from pending to running
     trains; the other finds zero rows updated and returns.
     """
-    claimed = TrainingRun.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
-        status=RunStatus.RUNNING, started_at=timezone.now(), progress=0.0
-    )
-    if not claimed:
-        log.info("Training run %s is not pending: another worker has it", run_id)
-        return
-    run = TrainingRun.objects.select_related("base_version").get(pk=run_id)
-    try:
-        result, version = _train(run)
-    except Exception as error:  # the row must say why, whatever broke
-        log.exception("Training run %s failed", run_id)
-        TrainingRun.objects.filter(pk=run_id).update(
-            status=RunStatus.FAILED,
-            error=f"{type(error).__name__}: {error}",
-            finished_at=timezone.now(),
-        )
-        return
-    TrainingRun.objects.filter(pk=run_id).update(
-        status=RunStatus.SUCCEEDED,
-        progress=1.0,
-        produced_version=version,
-        output_dir=str(result.adapter_dir),
-        metrics={
-            "best_val_loss": _finite(result.best_val_loss),
-            "steps": result.steps,
-            "seconds": result.seconds,
-            "stopped_early": result.stopped_early,
-            "examples": result.examples,
-        },
-        finished_at=timezone.now(),
-    )
+    run_job(TrainingRun, run_id, train_run)
 
 
-def _train(run: TrainingRun) -> tuple[Any, Any]:
+def train_run(run: TrainingRun, progress: Progress) -> dict[str, Any]:
+    """The work of a training run; returns the fields its row keeps on success."""
     from .finetune import TrainConfig, config_for_version, register_adapter, train_adapter
 
     options = dict(run.config)
+    options.pop("retrain", None)
     name = options.pop("name", "")
-    options.setdefault("out_dir", str(_default_out_dir(run)))
+    for field, dataset in (
+        ("train_path", run.train_dataset),
+        ("validation_path", run.validation_dataset),
+    ):
+        if dataset is not None:
+            options[field] = dataset.path
+    options.setdefault("out_dir", str(settings.MODELS_DIR / "adapters" / f"run-{run.pk}"))
     options.setdefault("torch_threads", settings.TORCH_THREADS)
     if run.base_version is not None:
         config = config_for_version(run.base_version, **options)
     else:
         config = TrainConfig(**options)
     TrainingRun.objects.filter(pk=run.pk).update(output_dir=config.out_dir)
-    result = train_adapter(config, progress=_progress_writer(run.pk))
+    result = train_adapter(config, progress=progress)
     version = register_adapter(result, run.base_version, name or f"run-{run.pk}")
-    return result, version
+    return {
+        "produced_version": version,
+        "output_dir": str(result.adapter_dir),
+        "metrics": finite(
+            {
+                "best_val_loss": result.best_val_loss,
+                "steps": result.steps,
+                "seconds": result.seconds,
+                "stopped_early": result.stopped_early,
+                "examples": result.examples,
+            }
+        ),
+    }
 
 
-def _default_out_dir(run: TrainingRun) -> Any:
-    return settings.MODELS_DIR / "adapters" / f"run-{run.pk}"
+@shared_task(
+    name="training.pipeline.tasks.run_evaluation", acks_late=True, **job_limits("evaluation")
+)
+def run_evaluation(evaluation_id: int) -> None:
+    run_job(EvaluationRun, evaluation_id, evaluate_run)
 
 
-def _progress_writer(run_id: int) -> Any:
-    last = [0.0]
+def evaluate_run(evaluation: EvaluationRun, progress: Progress) -> dict[str, Any]:
+    from .evaluation import evaluate_version, summary_of
 
-    def write(fraction: float, figures: dict[str, Any]) -> None:
-        now = time.monotonic()
-        if fraction < 1.0 and now - last[0] < PROGRESS_EVERY_S:
-            return
-        last[0] = now
-        TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-            progress=round(fraction, 4),
-            metrics={"latest": {k: _finite(v) for k, v in figures.items()}},
-        )
-
-    return write
-
-
-def _finite(value: Any) -> Any:
-    """JSON columns refuse NaN and infinity (no validation yet): store null instead."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    progress.raise_if_cancelled()
+    report = evaluate_version(
+        evaluation.version, Path(evaluation.dataset.path), limit=evaluation.limit
+    )
+    return {"summary": finite(summary_of(report))}

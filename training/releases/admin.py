@@ -11,14 +11,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from assistant.models import ModelVersion
+from jobs.admin import JOB_FIELDS, JobAdminMixin, start_job
 
 from ..admin_base import TOOLS_TEMPLATE, ReadOnlyAdmin, form_page, tool_links
 from .models import Promotion, ShadowComparison
 from .promotion import PromotionRefused, promote, rollback
-from .shadow import DEFAULT_LIMIT, NoActiveVersion, run_shadow_comparison
+from .shadow import DEFAULT_LIMIT, NoActiveVersion, start_shadow_comparison
+from .tasks import run_shadow_comparison
 
-# Comparisons started from the admin run inside the request: keep them short.
-ADMIN_SHADOW_LIMIT = 100
+# A comparison runs on a worker; this only keeps one from running for a day.
+ADMIN_SHADOW_LIMIT = 1000
 
 
 # --- shadow comparisons and promotions ---------------------------------------------------
@@ -32,7 +34,7 @@ class ShadowForm(forms.Form):
     limit = forms.IntegerField(
         min_value=1,
         max_value=ADMIN_SHADOW_LIMIT,
-        initial=min(DEFAULT_LIMIT, 20),
+        initial=DEFAULT_LIMIT,
         help_text="Recent corrected tickets both versions answer.",
     )
 
@@ -98,26 +100,28 @@ def _figure(value: object) -> str:
 
 
 @admin.register(ShadowComparison)
-class ShadowComparisonAdmin(ReadOnlyAdmin):
+class ShadowComparisonAdmin(JobAdminMixin, ReadOnlyAdmin):
     change_list_template = TOOLS_TEMPLATE
     list_display = [
         "id",
+        "status",
+        "progress_percent",
         "candidate",
         "active",
         "candidate_not_worse",
         "examples",
         "created_at",
-        "created_by",
+        "started_by",
     ]
-    list_filter = ["candidate_not_worse"]
-    list_select_related = ["candidate", "active", "created_by"]
+    list_filter = ["status", "candidate_not_worse"]
+    list_select_related = ["candidate", "active", "started_by"]
     ordering = ["-created_at"]
     fields = [
+        *JOB_FIELDS,
         "candidate",
         "active",
+        "limit",
         "candidate_not_worse",
-        "created_by",
-        "created_at",
         "side_by_side",
     ]
     readonly_fields = fields
@@ -154,7 +158,7 @@ class ShadowComparisonAdmin(ReadOnlyAdmin):
         form = ShadowForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                comparison = run_shadow_comparison(
+                comparison = start_shadow_comparison(
                     form.cleaned_data["candidate"],
                     form.cleaned_data["active"],
                     limit=form.cleaned_data["limit"],
@@ -163,16 +167,14 @@ class ShadowComparisonAdmin(ReadOnlyAdmin):
             except NoActiveVersion as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                return HttpResponseRedirect(
-                    reverse("admin:training_shadowcomparison_change", args=[comparison.pk])
-                )
+                return start_job(request, comparison, run_shadow_comparison)
         return form_page(
             self,
             request,
             form,
             "Run a shadow comparison",
-            "Both versions answer the same recent corrected tickets; their answers are "
-            "compared with the agents'. Large runs: manage.py shadow_eval.",
+            "Both versions answer the same recent corrected tickets that neither trained on; "
+            "their answers are compared with the agents'. It runs on an evaluation worker.",
             "Compare",
         )
 

@@ -3,22 +3,22 @@
 from django.conf import settings
 from django.db import models
 
+from jobs.models import Job
 
-class ShadowComparison(models.Model):
+
+class ShadowComparison(Job):
+    """The candidate and the active version answer the same unseen corrected tickets (a
+    job on the evaluation queue: the models run on a worker, never in the web process)."""
+
+    time_limit_kind = "evaluation"
+
     candidate = models.ForeignKey(
         "assistant.ModelVersion", on_delete=models.CASCADE, related_name="+"
     )
     active = models.ForeignKey("assistant.ModelVersion", on_delete=models.CASCADE, related_name="+")
     report = models.JSONField(default=dict)
     candidate_not_worse = models.BooleanField(default=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
+    limit = models.PositiveIntegerField(default=50, help_text="Corrected tickets compared on.")
 
 
 class Promotion(models.Model):

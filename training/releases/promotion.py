@@ -1,7 +1,8 @@
 """Promotion of a candidate version to active, and one-step rollback, both recorded.
 
 Switching the default row is all it takes: workers resolve the version for every task, so
-the next task after the commit is answered by the new version.
+the next task after the commit is answered by the new version. The version switched away
+from is retired and leaves the users' model switcher.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assistant.models import ModelVersion, VersionStage
+from jobs.models import JobStatus
 
 from .models import Promotion, ShadowComparison
 
@@ -23,7 +25,9 @@ def latest_comparison(candidate: ModelVersion) -> ShadowComparison | None:
     if active is None:
         return None
     return (
-        ShadowComparison.objects.filter(candidate=candidate, active=active)
+        ShadowComparison.objects.filter(
+            candidate=candidate, active=active, status=JobStatus.SUCCEEDED
+        )
         .order_by("-created_at", "-pk")
         .first()
     )
@@ -79,8 +83,9 @@ def _switch(
             stage=VersionStage.ACTIVE, enabled=True, updated_at=now
         )
         if previous is not None:
+            # Replaced or rolled back: no user should still pick it in the switcher.
             ModelVersion.objects.filter(pk=previous.pk).update(
-                stage=VersionStage.RETIRED, updated_at=now
+                stage=VersionStage.RETIRED, enabled=False, updated_at=now
             )
         return Promotion.objects.create(
             version=version,

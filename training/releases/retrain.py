@@ -1,10 +1,11 @@
 """Retraining from agents' corrections: approved examples plus replay of distilled data.
 
 A manager starts it from the admin, or Celery beat does when RETRAIN_SCHEDULE_ENABLED is
-set (off by default: a model should not change without someone watching). Either way the
-approved corrections are exported (redacted, split by time), mixed with a sample of the
-distilled teacher data so the model keeps what it knew, and handed to the training task,
-which registers the adapter as a candidate version for shadow comparison.
+set (off by default: a model should not change without someone watching). Either way a
+training run is queued; on the training worker its data is prepared first: the approved
+corrections are exported (redacted, split by time), mixed with a sample of a registered
+replay dataset of distilled teacher data so the model keeps what it knew, and registered as
+datasets. Then it trains like any run and registers the adapter as a candidate version.
 """
 
 import json
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -22,8 +22,9 @@ from django.utils import timezone
 from assistant.models import ModelVersion
 
 from ..feedback.export import ExportFilters, export_examples, validation_path_for
-from ..feedback.models import ReviewState, TrainingExample
-from ..pipeline.models import TrainingRun
+from ..feedback.models import DataExport, ReviewState, TrainingExample
+from ..pipeline.datasets import register_dataset
+from ..pipeline.models import Dataset, DatasetSource, DatasetSplit, TrainingRun
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,7 @@ log = logging.getLogger(__name__)
 # the corrections still move the model.
 DEFAULT_REPLAY_RATIO = 1.0
 DEFAULT_VALIDATION_FRACTION = 0.2
-# Fewer new approved examples than this, and a scheduled retrain waits for more.
-DEFAULT_MIN_NEW_EXAMPLES = 20
 SEED = 69
-
-
-def schedule_enabled() -> bool:
-    return bool(getattr(settings, "RETRAIN_SCHEDULE_ENABLED", False))
 
 
 @dataclass
@@ -92,41 +87,62 @@ def build_retrain_files(
     )
 
 
-def start_retraining(
+def plan_retraining(
     user: AbstractBaseUser | None = None,
     *,
     base: ModelVersion | None = None,
-    replay_path: str | Path | None = None,
+    replay: Dataset | None = None,
     replay_ratio: float | None = None,
     train_overrides: dict[str, Any] | None = None,
 ) -> TrainingRun:
-    """Build the files and enqueue the training run that produces a candidate version."""
-    from ..pipeline.tasks import start_run
-
+    """The pending run that prepares its data and trains a candidate version on it; the
+    caller enqueues it (`tasks.run_retraining`)."""
     base = base or ModelVersion.default()
     if base is None:
         raise ValueError("No default version to retrain from.")
+    if not TrainingExample.objects.filter(review_state=ReviewState.APPROVED).exists():
+        raise ValueError("No approved corrections to train on.")
+    ratio = settings.RETRAIN_REPLAY_RATIO if replay_ratio is None else replay_ratio
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    config = {
+        "name": f"{base.name}-retrain-{stamp}",
+        "retrain": {"replay_dataset": replay.pk if replay else None, "replay_ratio": ratio},
+        **(train_overrides or {}),
+    }
+    return TrainingRun.objects.create(config=config, base_version=base, started_by=user)
+
+
+def prepare_retrain_data(run: TrainingRun) -> TrainingRun:
+    """On the worker: export, mix and register the run's train and validation datasets."""
+    options = run.config["retrain"]
+    replay = Dataset.objects.filter(pk=options.get("replay_dataset")).first()
     data = build_retrain_files(
-        settings.VAR_DIR / "retrain" / stamp,
-        replay_path=replay_path or getattr(settings, "RETRAIN_REPLAY_PATH", "") or None,
-        replay_ratio=replay_ratio
-        if replay_ratio is not None
-        else getattr(settings, "RETRAIN_REPLAY_RATIO", DEFAULT_REPLAY_RATIO),
-        user=user,
+        settings.VAR_DIR / "retrain" / f"run-{run.pk}",
+        replay_path=replay.path if replay else None,
+        replay_ratio=options.get("replay_ratio", DEFAULT_REPLAY_RATIO),
+        user=run.started_by,
     )
     if data.corrections == 0:
         raise ValueError("No approved corrections to train on.")
-    config = {
-        "train_path": str(data.train_path),
-        "validation_path": str(data.validation_path),
-        "name": f"{base.name}-retrain-{stamp}",
-        **(train_overrides or {}),
+    ticket_ids = DataExport.objects.get(pk=data.export_id).ticket_ids
+    datasets = {
+        field: register_dataset(
+            path,
+            split=split,
+            source=DatasetSource.RETRAIN,
+            name=f"retrain-{run.pk}/{split}",
+            ticket_ids=ticket_ids,
+            user=run.started_by,
+        )
+        for field, path, split in (
+            ("train_dataset", data.train_path, DatasetSplit.TRAIN),
+            ("validation_dataset", data.validation_path, DatasetSplit.VALIDATION),
+        )
     }
-    log.info(
-        "Retraining %s on %s corrections and %s replay rows", base, data.corrections, data.replay
-    )
-    return start_run(config, base_version=base, user=user)
+    TrainingRun.objects.filter(pk=run.pk).update(**datasets)
+    for field, dataset in datasets.items():
+        setattr(run, field, dataset)
+    return run
 
 
 def new_approved_since_last_run() -> int:
@@ -137,23 +153,16 @@ def new_approved_since_last_run() -> int:
     return approved.count()
 
 
-@shared_task(name="training.releases.retrain.scheduled_retrain")
-def scheduled_retrain() -> int | None:
-    """Beat's entry: retrain when enabled and enough new corrections were approved."""
-    if not schedule_enabled():
+def replay_dataset_from_settings() -> Dataset | None:
+    """RETRAIN_REPLAY_DATASET names a registered dataset; a name that is not one is an error
+    worth stopping for, not a silent retrain without replay."""
+    name = settings.RETRAIN_REPLAY_DATASET
+    if not name:
         return None
-    minimum = getattr(settings, "RETRAIN_MIN_NEW_EXAMPLES", DEFAULT_MIN_NEW_EXAMPLES)
-    if new_approved_since_last_run() < minimum:
-        return None
-    return start_retraining().pk
-
-
-def beat_entry() -> dict[str, Any]:
-    """The beat schedule row; weekly unless RETRAIN_SCHEDULE_S says otherwise."""
-    return {
-        "task": "training.releases.retrain.scheduled_retrain",
-        "schedule": float(getattr(settings, "RETRAIN_SCHEDULE_S", 7 * 24 * 3600)),
-    }
+    try:
+        return Dataset.objects.get(name=name)
+    except Dataset.DoesNotExist:
+        raise ValueError(f"RETRAIN_REPLAY_DATASET {name!r} is not a registered dataset") from None
 
 
 def _conversations(path: Path) -> list[list[dict[str, str]]]:

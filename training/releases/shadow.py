@@ -1,10 +1,11 @@
 """Shadow comparison: a candidate and the active version answer the same corrected tickets.
 
-Both answer the latest corrected questions (with their context) through the assistant's
-engine; the agents' answers are the references. For each version: MiniLM similarity to the
-agents' answers, completion-only loss of those answers under the model, the share the gate
-would escalate, and how well the confidence tells good answers (similarity at the bar) from
-bad (AUROC). The candidate is "not worse" when none of these is worse beyond a tolerance.
+Both answer the latest corrected questions (with their context) that neither trained on,
+through the assistant's engine, on a worker of the evaluation queue; the agents' answers
+are the references. For each version: MiniLM similarity to the agents' answers,
+completion-only loss of those answers under the model, the share the gate would escalate,
+and how well the confidence tells good answers (similarity at the bar) from bad (AUROC).
+The candidate is "not worse" when none of these is worse beyond a tolerance.
 """
 
 import logging
@@ -17,9 +18,11 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from assistant.models import ModelVersion
 from assistant.registry import get_engine, spec_for
+from jobs.runner import Progress, finite, run_job
 
 from ..feedback.models import ReviewState, TrainingExample
 from ..pipeline import metrics
+from ..pipeline.datasets import trained_ticket_ids
 from ..pipeline.evaluation import DEFAULT_GOOD_BAR
 from .models import ShadowComparison
 
@@ -40,17 +43,38 @@ class NoActiveVersion(Exception):
     """There is no default version to compare the candidate with."""
 
 
-def recent_corrections(limit: int = DEFAULT_LIMIT) -> list[TrainingExample]:
-    """The latest corrected questions that a reviewer has not rejected, newest first."""
+def unseen_corrections(
+    candidate: ModelVersion, active: ModelVersion, limit: int = DEFAULT_LIMIT
+) -> list[TrainingExample]:
+    """The latest corrected questions that a reviewer has not rejected and that neither
+    version trained on, newest first: scoring a version on its own training rows flatters it."""
+    seen = trained_ticket_ids(candidate) | trained_ticket_ids(active)
     return list(
         TrainingExample.objects.exclude(review_state=ReviewState.REJECTED)
         .exclude(correction="")
+        .exclude(ticket_id__in=seen)
         .order_by("-created_at", "-pk")[:limit]
     )
 
 
 def conversation_for(example: TrainingExample) -> list[dict[str, str]]:
     return [*example.context, {"role": "user", "content": example.question}]
+
+
+def start_shadow_comparison(
+    candidate: ModelVersion,
+    active: ModelVersion | None = None,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    user: AbstractBaseUser | None = None,
+) -> ShadowComparison:
+    """The pending row of a comparison against `active` (default: the default version)."""
+    active = active or ModelVersion.default()
+    if active is None:
+        raise NoActiveVersion("No default version to compare with.")
+    return ShadowComparison.objects.create(
+        candidate=candidate, active=active, limit=limit, started_by=user
+    )
 
 
 def run_shadow_comparison(
@@ -62,18 +86,33 @@ def run_shadow_comparison(
     similarity: Similarity | None = None,
     good_bar: float = DEFAULT_GOOD_BAR,
 ) -> ShadowComparison:
-    """Compare `candidate` with `active` (the default version) and store the report."""
-    active = active or ModelVersion.default()
-    if active is None:
-        raise NoActiveVersion("No default version to compare with.")
-    examples = recent_corrections(limit)
+    """Compare in this process (the command line, benches): the row ends as the job's would."""
+    comparison = start_shadow_comparison(candidate, active, limit=limit, user=user)
+    run_job(
+        ShadowComparison,
+        comparison.pk,
+        lambda row, progress: compare(row, progress, similarity=similarity, good_bar=good_bar),
+    )
+    comparison.refresh_from_db()
+    return comparison
+
+
+def compare(
+    comparison: ShadowComparison,
+    progress: Progress,
+    *,
+    similarity: Similarity | None = None,
+    good_bar: float = DEFAULT_GOOD_BAR,
+) -> dict[str, Any]:
+    """The work of a comparison job: both versions answer; returns the row's outcome."""
+    candidate, active = comparison.candidate, comparison.active
+    examples = unseen_corrections(candidate, active, comparison.limit)
     conversations = [conversation_for(e) for e in examples]
     references = [e.correction for e in examples]
     similarity = similarity or _minilm_similarity
-    sides = {
-        "candidate": _side(candidate, conversations, references, similarity, good_bar),
-        "active": _side(active, conversations, references, similarity, good_bar),
-    }
+    sides = {"candidate": _side(candidate, conversations, references, similarity, good_bar)}
+    progress(0.5)
+    sides["active"] = _side(active, conversations, references, similarity, good_bar)
     not_worse, reasons = judge(sides["candidate"], sides["active"])
     report = {
         "examples": len(examples),
@@ -84,13 +123,7 @@ def run_shadow_comparison(
         "verdict": reasons,
         "samples": _samples(examples, sides),
     }
-    return ShadowComparison.objects.create(
-        candidate=candidate,
-        active=active,
-        report=report,
-        candidate_not_worse=not_worse,
-        created_by=user,
-    )
+    return {"report": finite(report), "candidate_not_worse": not_worse}
 
 
 def judge(candidate: dict[str, Any], active: dict[str, Any]) -> tuple[bool, list[str]]:

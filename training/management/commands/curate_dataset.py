@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from training.pipeline.curation import curate_to_dir
+from training.pipeline.datasets import register_curated_splits
 
 
 class Command(BaseCommand):
@@ -30,3 +31,5 @@ class Command(BaseCommand):
             seed=options["seed"],
         )
         self.stdout.write(json.dumps(report, indent=2))
+        for dataset in register_curated_splits(options["out"]):
+            self.stdout.write(f"Registered dataset {dataset}")
