@@ -115,21 +115,11 @@ def _claim_oldest_pending(first: AnswerRequest, room: int, worker_id: str) -> li
 def conversation_for(request: AnswerRequest) -> list[dict[str, str]]:
     """The ticket's turns up to the question, as chat roles; drafts the user never saw and
     system notices are left out. The engine trims the oldest turns to fit the model."""
-    turns = (
-        Message.objects.filter(
-            ticket_id=request.ticket_id,
-            visible_to_user=True,
-            role__in=(Role.USER, Role.ASSISTANT, Role.AGENT),
-            created_at__lte=request.question.created_at,
-        )
-        .filter(pk__lte=request.question_id)
-        .order_by("created_at", "pk")
-        .values_list("role", "body")
-    )
-    return [
-        {"role": "user" if role == Role.USER else "assistant", "content": body}
-        for role, body in turns
-    ]
+    return Message.objects.filter(
+        ticket_id=request.ticket_id,
+        created_at__lte=request.question.created_at,
+        pk__lte=request.question_id,
+    ).as_chat()
 
 
 # --- the job ----------------------------------------------------------------

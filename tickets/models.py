@@ -58,6 +58,14 @@ class Role(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+# How each role reads as a turn of a chat for the model: agents answer on the assistant's
+# side, and system notices (hand-offs) are no part of the conversation.
+CHAT_ROLES: dict[str, str] = {
+    Role.USER: "user",
+    Role.ASSISTANT: "assistant",
+    Role.AGENT: "assistant",
+}
+
 # Statuses in which a ticket still needs work; they count towards an agent's load.
 ACTIVE_STATUSES = (
     Status.OPEN,
@@ -127,6 +135,21 @@ class Ticket(models.Model):
 class MessageQuerySet(models.QuerySet):
     def visible_to_requester(self) -> "MessageQuerySet":
         return self.filter(visible_to_user=True)
+
+    def as_chat(self) -> list[dict[str, str]]:
+        """The turns of these messages the user saw, oldest first, as chat messages
+        ({"role": "user" | "assistant", "content": ...}).
+
+        Hidden drafts and system notices are left out: the user never saw them, so a model
+        answering from them or trained on them would see a conversation that did not happen.
+        """
+        turns = (
+            self.visible_to_requester()
+            .filter(role__in=CHAT_ROLES)
+            .order_by("created_at", "pk")
+            .values_list("role", "body")
+        )
+        return [{"role": CHAT_ROLES[role], "content": body} for role, body in turns]
 
 
 class Message(models.Model):

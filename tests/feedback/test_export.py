@@ -295,3 +295,17 @@ def test_it_raises_a_workers_error_in_the_export(tmp_path, monkeypatch):
 
     with pytest.raises(RuntimeError, match="ValueError: unreadable context"):
         export_examples(tmp_path / "x.jsonl", chunk_size=1, workers=2, pool_threshold=0)
+
+
+def test_both_formats_write_the_one_list_of_provenance_fields(tmp_path):
+    make_example()
+    jsonl, csv_path = tmp_path / "f.jsonl", tmp_path / "f.csv"
+
+    export_examples(jsonl)
+    export_examples(csv_path, fmt="csv")
+
+    names = [field.name for field in export_module.PROVENANCE]
+    assert list(_lines(jsonl)[0]["provenance"]) == names
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert header == names + list(export_module.TEXT_COLUMNS)

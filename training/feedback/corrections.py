@@ -11,9 +11,6 @@ from .models import ExampleSource, TrainingExample
 
 log = logging.getLogger(__name__)
 
-# Turns the model sees as its own side of the conversation: its answers and the agents'.
-_ANSWER_ROLES = (Role.ASSISTANT, Role.AGENT)
-
 
 def record_correction(
     ticket: Ticket,
@@ -58,22 +55,9 @@ def mark_thumbs_down(message: Message) -> int:
 
 
 def conversation_before(ticket: Ticket, question: Message) -> list[dict[str, str]]:
-    """Turns the user saw before `question`, as chat messages, oldest first.
-
-    System hand-off notes and hidden drafts are left out: the user never saw them, so a
-    model trained on them would learn a conversation that did not happen.
-    """
-    rows = (
-        Message.objects.filter(ticket=ticket, visible_to_user=True)
-        .filter(role__in=(Role.USER, *_ANSWER_ROLES))
-        .filter(_earlier_than(question))
-        .order_by("created_at", "pk")
-        .values_list("role", "body")
-    )
-    return [
-        {"role": "user" if role == Role.USER else "assistant", "content": body}
-        for role, body in rows
-    ]
+    """Turns the user saw before `question`, as chat messages, oldest first (see
+    `MessageQuerySet.as_chat`)."""
+    return Message.objects.filter(ticket=ticket).filter(_earlier_than(question)).as_chat()
 
 
 def _earlier_than(message: Message) -> Q:

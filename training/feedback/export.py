@@ -15,7 +15,7 @@ import math
 import os
 import traceback
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -533,34 +533,33 @@ def _json_time(stored: str | None) -> str:
     return _json_text(_iso(stored))
 
 
-def _same(value: Any) -> Any:
-    return value
+# How `_provenance` reads each kind of field (no function: as stored) and which function
+# `_provenance_json` writes it with.
+_READ = {"id": "", "text": "", "number": "", "time": "_iso"}
+_WRITE = {"id": "_json_id", "text": "_json_text", "number": "_json_number", "time": "_json_time"}
 
 
-# Per provenance field: its position in a `_Row`, how `_provenance` reads it and how
-# `_provenance_json` writes it.
-_READERS = {"id": _same, "text": _same, "number": _same, "time": _iso}
-_WRITERS = {"id": _json_id, "text": _json_text, "number": _json_number, "time": _json_time}
-_PROVENANCE_READS = tuple(
-    (_Row._fields.index(f.source), _READERS[f.kind], _WRITERS[f.kind]) for f in PROVENANCE
+def _row_function(name: str, expression: str) -> Callable[[_Row], Any]:
+    """A function of one row returning `expression`, made from PROVENANCE the way
+    namedtuple makes its methods: written out as one expression it formats a row in about
+    half the time a loop over the fields takes, and the export's formatting is most of its
+    CPU time."""
+    namespace: dict[str, Any] = {}
+    exec(f"def {name}(row):\n    return {expression}\n", globals(), namespace)
+    return namespace[name]
+
+
+assert all(f.name.isidentifier() and f.source in _Row._fields for f in PROVENANCE)
+_provenance = _row_function(
+    "_provenance",
+    "{" + ", ".join(f"{_quote(f.name)}: {_READ[f.kind]}(row.{f.source})" for f in PROVENANCE) + "}",
 )
-# The provenance object with a %s for each value: formatting one string per row costs
-# a third of what json.dumps of the dict does, and gives the same characters.
-_PROVENANCE_JSON = "{" + ", ".join(f"{_quote(f.name)}: %s" for f in PROVENANCE) + "}"
-
-
-def _provenance(row: _Row) -> dict[str, Any]:
-    return {
-        field.name: read(row[index])
-        for field, (index, read, _write) in zip(PROVENANCE, _PROVENANCE_READS, strict=True)
-    }
-
-
-def _provenance_json(row: _Row) -> str:
-    """`_provenance(row)` as JSON."""
-    return _PROVENANCE_JSON % tuple(
-        [write(row[index]) for index, _read, write in _PROVENANCE_READS]
-    )
+_provenance_json = _row_function(
+    "_provenance_json",
+    "f'{{"
+    + ", ".join(f"{_quote(f.name)}: {{{_WRITE[f.kind]}(row.{f.source})}}" for f in PROVENANCE)
+    + "}}'",
+)
 
 
 class _HashedFile:
