@@ -1,7 +1,9 @@
-"""The generation API the rest of the product sees: no Django in here.
+"""The contract between the product and an engine: what to load, what comes back.
 
 `Engine.generate(spec, conversations)` answers a batch of conversations with one model and
-returns, for each, the text and its confidence scores.
+returns, for each, the text and its confidence scores. Only data and the protocol live here
+(no Django, no torch), so everyone can import it; the real engine is
+`assistant.transformers_engine.TransformersEngine`.
 """
 
 from dataclasses import dataclass, field
@@ -39,29 +41,3 @@ class Engine(Protocol):
     ) -> list[Generation]:
         """Answer each conversation ([{"role": "user"|"assistant", "content": ...}, ...])."""
         ...
-
-
-class TransformersEngine:
-    """The real engine: HF causal LMs with LoRA adapters, loaded once per process.
-
-    Loaded bases are shared by every instance in the process (see assistant.loading), so
-    a worker that warmed up at start finds its model already there.
-    """
-
-    def generate(
-        self, spec: ModelSpec, conversations: list[list[dict[str, str]]]
-    ) -> list[Generation]:
-        import time
-
-        from .generation import generate_batch
-        from .loading import load_spec
-
-        if not conversations:
-            return []
-        started = time.perf_counter()
-        loaded = load_spec(spec)
-        load_s = time.perf_counter() - started
-        generations = generate_batch(loaded, spec, conversations)
-        for generation in generations:
-            generation.timings["load_s"] = load_s
-        return generations

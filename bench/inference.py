@@ -41,7 +41,7 @@ def _isolate_environment(threads: int) -> None:
     database.unlink(missing_ok=True)
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
     os.environ["REDIS_URL"] = "redis://127.0.0.1:1/0"
-    os.environ["ASSISTANT_ENGINE"] = "assistant.engine.TransformersEngine"
+    os.environ["ASSISTANT_ENGINE"] = "assistant.transformers_engine.TransformersEngine"
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TORCH_THREADS"] = str(threads)

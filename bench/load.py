@@ -45,7 +45,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--settle-timeout", type=float, default=600)
-    parser.add_argument("--engine", default="assistant.engine.TransformersEngine")
+    parser.add_argument("--engine", default="assistant.transformers_engine.TransformersEngine")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--port", type=int, default=8765)
     return parser.parse_args()

@@ -80,7 +80,8 @@ def compare(
     args: argparse.Namespace, data_dir: Path, run_dir: Path, work: Path
 ) -> tuple[dict, dict]:
     """Base and tuned model on the same test rows, through the assistant's real engine."""
-    from assistant.engine import ModelSpec, TransformersEngine
+    from assistant.engine import ModelSpec
+    from assistant.transformers_engine import TransformersEngine
     from training.pipeline.evaluation import Gate, evaluate_spec, read_test_split
     from training.pipeline.finetune import DEFAULT_SYSTEM_PROMPT
 

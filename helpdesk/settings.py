@@ -195,7 +195,7 @@ ANSWER_BATCH_SIZE = env_int("ANSWER_BATCH_SIZE", 8, minimum=1)
 # More torch threads than cores makes generation several times slower.
 TORCH_THREADS = env_int("TORCH_THREADS", 1, minimum=1)
 # Dotted path of the generation engine; tests of ticket logic swap in a deterministic one.
-ASSISTANT_ENGINE = env_str("ASSISTANT_ENGINE", "assistant.engine.TransformersEngine")
+ASSISTANT_ENGINE = env_str("ASSISTANT_ENGINE", "assistant.transformers_engine.TransformersEngine")
 # Worker processes load the default model at start (after the fork), not on the first ticket.
 ASSISTANT_WARM_UP = env_bool("ASSISTANT_WARM_UP", True)
 MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))

@@ -13,7 +13,7 @@ from . import answering
 from .models import AnswerRequest
 
 # Only the real engine has weights worth loading before the first question.
-_WARMED_ENGINE = "assistant.engine.TransformersEngine"
+_WARMED_ENGINE = "assistant.transformers_engine.TransformersEngine"
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine import Generation, ModelSpec, TransformersEngine
+from assistant.engine import Generation, ModelSpec
+from assistant.transformers_engine import TransformersEngine
 
 from .tiny_models import tiny_qwen2
 

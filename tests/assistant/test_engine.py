@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from assistant.confidence import ScoreName
-from assistant.engine import Generation, ModelSpec, TransformersEngine
+from assistant.engine import Generation, ModelSpec
+from assistant.transformers_engine import TransformersEngine
 
 QUESTIONS = [
     "How do I update Ubuntu?",
@@ -33,8 +34,8 @@ def _conversation(question: str) -> list[dict[str, str]]:
 
 def test_it_does_not_import_torch_when_the_engine_module_is_imported() -> None:
     code = (
-        "import sys, assistant.engine, assistant.loading, assistant.generation, "
-        "assistant.prompting, assistant.confidence, assistant.worker; "
+        "import sys, assistant.engine, assistant.transformers_engine, assistant.loading, "
+        "assistant.generation, assistant.prompting, assistant.confidence, assistant.worker; "
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
