@@ -9,10 +9,9 @@ from celery import Task
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.views.decorators.http import require_POST
 
 from .models import Job
 from .runner import enqueue, request_cancel
@@ -100,14 +99,14 @@ class JobAdminMixin:
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)  # type: ignore[misc]
 
     def cancel_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        return _cancel(self, request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.may_start(request):
+            raise PermissionDenied
+        return _cancel(request, get_object_or_404(self.model, pk=object_id))  # type: ignore[attr-defined]
 
 
-@require_POST
-def _cancel(model_admin: Any, request: HttpRequest, object_id: int) -> HttpResponse:
-    if not model_admin.may_start(request):
-        raise PermissionDenied
-    job: models.Model = get_object_or_404(model_admin.model, pk=object_id)
+def _cancel(request: HttpRequest, job: models.Model) -> HttpResponse:
     assert isinstance(job, Job)
     if request_cancel(job):
         messages.info(request, "Cancel requested: the job stops at its next step.")

@@ -20,10 +20,14 @@ if [[ -z "${REDIS_URL:-}" ]]; then
   start_embedded_redis "$EMBEDDED_REDIS_PORT" var/redis
 fi
 
-# One worker process: it loads the model once and answers the inference queue; -B runs the
-# sweep of stale answers on this single machine.
-start_service celery -A helpdesk worker -B -s var/celerybeat-schedule -Q inference,training,default \
-  --concurrency 1 --pool prefork --loglevel INFO
+# Two workers, so answers keep flowing while a job runs: one loads the model once and answers
+# (with the default queue and beat: the sweeps), one runs the jobs (training, evaluation,
+# comparisons, exports). README "Production" lists the queues.
+start_service celery -A helpdesk worker -B -s var/celerybeat-schedule -Q inference,default \
+  --concurrency 1 --pool prefork --loglevel INFO -n answers@%h
+# It loads models per job, not at start: it has no answers to warm up for.
+ASSISTANT_WARM_UP=0 start_service celery -A helpdesk worker -Q training,evaluation,exports \
+  --concurrency 1 --pool prefork --loglevel INFO -n jobs@%h
 
 start_service gunicorn helpdesk.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
   --keep-alive 10 --access-logfile - --graceful-timeout 5

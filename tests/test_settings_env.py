@@ -52,3 +52,44 @@ def test_the_app_will_not_start_with_a_nonsense_setting(name, value, message):
     )
     assert check.returncode != 0
     assert message in check.stderr
+
+
+def _settings_in_subprocess(env: dict[str, str], expression: str) -> str:
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "HELPDESK_VAR_DIR": "/tmp/helpdesk-env-test",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_retraining_reads_its_settings_from_the_environment():
+    env = {
+        "RETRAIN_SCHEDULE_ENABLED": "1",
+        "RETRAIN_REPLAY_DATASET": "distilled/all.jsonl",
+        "RETRAIN_REPLAY_RATIO": "0.5",
+        "RETRAIN_MIN_NEW_EXAMPLES": "7",
+    }
+    printed = _settings_in_subprocess(
+        env,
+        "settings.RETRAIN_SCHEDULE_ENABLED, settings.RETRAIN_REPLAY_DATASET, "
+        "settings.RETRAIN_REPLAY_RATIO, settings.RETRAIN_MIN_NEW_EXAMPLES, "
+        "settings.CELERY_BEAT_SCHEDULE['retrain-from-corrections']['task']",
+    )
+    assert printed == ("True distilled/all.jsonl 0.5 7 training.releases.tasks.scheduled_retrain")
+
+
+def test_the_retraining_schedule_is_off_unless_enabled():
+    printed = _settings_in_subprocess(
+        {}, "'retrain-from-corrections' in settings.CELERY_BEAT_SCHEDULE"
+    )
+    assert printed == "False"

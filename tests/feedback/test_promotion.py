@@ -115,3 +115,33 @@ def test_the_command_promotes_and_rolls_back(active, candidate):
 
     call_command("promote_version", "--rollback")
     assert ModelVersion.default() == active
+
+
+def _switcher_names() -> set[str]:
+    return set(ModelVersion.objects.filter(enabled=True).values_list("name", flat=True))
+
+
+def test_the_replaced_version_leaves_the_model_switcher(active, candidate, manager):
+    _compare(candidate, active, not_worse=True)
+
+    promote(candidate, manager)
+
+    assert _switcher_names() == {candidate.name}
+
+
+def test_the_rolled_back_version_leaves_the_model_switcher(active, candidate, manager):
+    _compare(candidate, active, not_worse=True)
+    promote(candidate, manager)
+
+    rollback(manager)
+
+    assert _switcher_names() == {active.name}
+    candidate.refresh_from_db()
+    assert candidate.stage == VersionStage.RETIRED
+
+
+def test_a_comparison_that_has_not_finished_does_not_count(active, candidate, manager):
+    ShadowComparison.objects.create(candidate=candidate, active=active, candidate_not_worse=True)
+
+    with pytest.raises(PromotionRefused):
+        promote(candidate, manager)

@@ -122,3 +122,43 @@ def test_it_reads_the_gate_score_as_production_does():
     assert _gate_score(version, scored) == 0.4
     # Not the mean token probability (0.9): the answer would go to people in production.
     assert _gate_score(version, unscored) == 0.0
+
+
+def test_it_scores_only_tickets_neither_version_trained_on(versions, tmp_path):
+    from training.models import TrainingRun
+    from training.pipeline.datasets import register_dataset
+
+    active, candidate = versions
+    trained_on = [make_example(day=day, question=f"seen {day}") for day in range(3)]
+    unseen = make_example(day=5, question="never trained on")
+    # The candidate was trained on a dataset holding the first three tickets.
+    path = tmp_path / "train.jsonl"
+    path.write_text(
+        '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n'
+    )
+    dataset = register_dataset(path, split="train", ticket_ids=[e.ticket_id for e in trained_on])
+    TrainingRun.objects.create(config={}, produced_version=candidate, train_dataset=dataset)
+
+    comparison = run_shadow_comparison(candidate, limit=10, similarity=_adapter_answers_win)
+
+    assert comparison.report["example_ids"] == [unseen.pk]
+
+
+def test_it_skips_what_the_versions_ancestors_trained_on(versions, tmp_path):
+    from training.models import TrainingRun
+    from training.pipeline.datasets import register_dataset
+
+    active, candidate = versions
+    grandchild = ModelVersionFactory(name="grandchild", parent=candidate)
+    seen = make_example(day=0, question="seen by the parent")
+    unseen = make_example(day=1, question="never trained on")
+    path = tmp_path / "train.jsonl"
+    path.write_text(
+        '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n'
+    )
+    dataset = register_dataset(path, split="train", ticket_ids=[seen.ticket_id])
+    TrainingRun.objects.create(config={}, produced_version=candidate, train_dataset=dataset)
+
+    comparison = run_shadow_comparison(grandchild, limit=10, similarity=_adapter_answers_win)
+
+    assert comparison.report["example_ids"] == [unseen.pk]
