@@ -154,3 +154,12 @@ def test_agents_cannot_promote(client, agent):
     response = client.get(reverse("admin:training_promotion_promote"))
 
     assert response.status_code in (302, 403)
+
+
+def test_the_example_page_shows_earlier_turns_escaped(signed_in):
+    example = make_example(context=[{"role": "user", "content": "<b>printer</b> is offline"}])
+
+    page = signed_in.get(reverse("admin:training_trainingexample_change", args=[example.pk]))
+
+    html = page.content.decode()
+    assert "<strong>user</strong>: &lt;b&gt;printer&lt;/b&gt; is offline" in html

@@ -8,9 +8,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from jobs.admin import start_job
 from tickets.models import Ticket
@@ -130,13 +131,7 @@ class TrainingExampleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Earlier turns")
     def conversation(self, example: TrainingExample) -> str:
-        if not example.context:
-            return "–"
-        return format_html_join(
-            "",
-            "<p><strong>{}</strong>: {}</p>",
-            ((t["role"], t["content"]) for t in example.context),
-        )
+        return render_to_string("training/admin/conversation.html", {"turns": example.context})
 
     def save_model(
         self, request: HttpRequest, obj: TrainingExample, form: forms.ModelForm, change: bool

@@ -7,8 +7,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 
 from assistant.models import ModelVersion
 from jobs.admin import JOB_FIELDS, JobAdminMixin, start_job
@@ -48,55 +48,26 @@ class PromoteForm(forms.Form):
     )
 
 
+# The figures of each side shown in a comparison's report, in order.
+REPORT_FIGURES = [
+    ("Version", "version"),
+    ("Mean similarity to agents' answers", "similarity_mean"),
+    ("Share of good answers", "good_share"),
+    ("Completion loss of agents' answers", "loss"),
+    ("Share escalated at its gate", "escalation_share"),
+    ("Gate AUROC", "gate_auroc"),
+    ("Mean confidence", "confidence_mean"),
+]
+
+
 def _side_by_side(report: dict[str, Any]) -> str:
-    rows = [
-        ("Version", "version"),
-        ("Mean similarity to agents' answers", "similarity_mean"),
-        ("Share of good answers", "good_share"),
-        ("Completion loss of agents' answers", "loss"),
-        ("Share escalated at its gate", "escalation_share"),
-        ("Gate AUROC", "gate_auroc"),
-        ("Mean confidence", "confidence_mean"),
-    ]
     candidate, active = report.get("candidate", {}), report.get("active", {})
-    body = format_html_join(
-        "",
-        "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
-        ((label, _figure(candidate.get(key)), _figure(active.get(key))) for label, key in rows),
-    )
-    samples = format_html_join(
-        "",
-        "<tr><td>{}</td><td>{}</td><td>{}<br><small>similarity {}</small></td>"
-        "<td>{}<br><small>similarity {}</small></td></tr>",
-        (
-            (
-                s["question"],
-                s["agent_answer"],
-                s["candidate"]["text"],
-                _figure(s["candidate"]["similarity"]),
-                s["active"]["text"],
-                _figure(s["active"]["similarity"]),
-            )
-            for s in report.get("samples", [])
-        ),
-    )
-    return format_html(
-        '<table class="shadow-figures"><tr><th></th><th>Candidate</th><th>Active</th></tr>{}</table>'
-        "<p>{}</p><h3>Answers side by side</h3>"
-        '<table class="shadow-samples"><tr><th>Question</th><th>Agent</th><th>Candidate</th>'
-        "<th>Active</th></tr>{}</table>",
-        body,
-        "; ".join(report.get("verdict", [])),
-        samples,
-    )
-
-
-def _figure(value: object) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
+    context = {
+        "figures": [(label, candidate.get(key), active.get(key)) for label, key in REPORT_FIGURES],
+        "verdict": report.get("verdict", []),
+        "samples": report.get("samples", []),
+    }
+    return render_to_string("training/admin/shadow_report.html", context)
 
 
 @admin.register(ShadowComparison)
