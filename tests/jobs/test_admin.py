@@ -71,6 +71,8 @@ def test_an_export_is_queued_not_written_in_the_request(
     assert export.status == JobStatus.PENDING and export.filters["example_ids"] == [example.pk]
     assert queued == [("training.feedback.tasks.run_export", export.pk)]
     assert response["Location"] == reverse("admin:training_dataexport_change", args=[export.pk])
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "Pending" in page and "Cancel this job" in page
 
 
 def test_retraining_is_queued_and_prepares_nothing_in_the_request(

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from jobs.admin import start_job
+from jobs.admin import JOB_FIELDS, JobAdminMixin, start_job
 from tickets.models import Ticket
 
 from ..admin_base import TOOLS_TEMPLATE, ReadOnlyAdmin, form_page, pretty_json, tool_links
@@ -230,13 +230,22 @@ class TrainingExampleAdmin(admin.ModelAdmin):
 
 
 @admin.register(DataExport)
-class DataExportAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "started_by", "format", "row_count", "redacted", "path"]
+class DataExportAdmin(JobAdminMixin, ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "status",
+        "created_at",
+        "started_by",
+        "format",
+        "row_count",
+        "redacted",
+        "path",
+    ]
+    list_filter = ["status"]
     list_select_related = ["started_by"]
     ordering = ["-created_at"]
     fields = [
-        "created_at",
-        "started_by",
+        *JOB_FIELDS,
         "format",
         "path",
         "row_count",
