@@ -18,7 +18,7 @@ def _deterministic(settings, monkeypatch):
     settings.ASSISTANT_ENGINE = "assistant.fake.DeterministicEngine"
     settings.ASSISTANT_ENABLED = True
     # Nothing is enqueued: the tests call the job themselves.
-    monkeypatch.setattr("tickets.tasks.enqueue_answer", lambda request_id: False)
+    monkeypatch.setattr("tickets.enqueue.enqueue_answer", lambda request_id: False)
 
 
 @pytest.fixture
@@ -235,7 +235,7 @@ def test_it_gives_up_after_the_worker_died_too_often(user, agent, version, setti
 def test_sweep_requeues_answers_that_were_never_enqueued(user, version, monkeypatch):
     sent = []
     monkeypatch.setattr(
-        "tickets.tasks.enqueue_answer", lambda request_id: sent.append(request_id) or True
+        "tickets.enqueue.enqueue_answer", lambda request_id: sent.append(request_id) or True
     )
     ticket = lifecycle.open_ticket(user, "Mouse")
     request = _only_request(ticket)
@@ -275,16 +275,18 @@ def test_sweep_resets_running_answers_of_lost_workers(user, version, settings):
 
 
 def test_it_sends_answers_to_the_queue_of_their_model_version(user, monkeypatch):
-    from tickets import tasks
+    from tickets import enqueue, tasks
 
     ModelVersionFactory(is_default=True, queue="gpu-qwen2")
     sent = []
     monkeypatch.undo()  # the autouse fixture replaced enqueue_answer itself: restore it
     monkeypatch.setattr(
-        tasks.answer_pending, "apply_async", lambda **kwargs: sent.append(kwargs["queue"])
+        "celery.Celery.send_task",
+        lambda app, name, **kwargs: sent.append((name, kwargs["args"], kwargs["queue"])),
     )
     ticket = lifecycle.open_ticket(user, "GPU question")
+    request_id = _only_request(ticket).pk
 
-    tasks.enqueue_answer(_only_request(ticket).pk)
+    assert enqueue.enqueue_answer(request_id)
 
-    assert sent == ["gpu-qwen2"]
+    assert sent == [(tasks.answer_pending.name, [request_id], "gpu-qwen2")]

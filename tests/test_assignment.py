@@ -5,7 +5,7 @@ from django.db import connection
 
 from tests.concurrency import run_at_once
 from tests.factories import AgentFactory, TicketFactory
-from tickets import assignment, lifecycle
+from tickets import lifecycle
 from tickets.models import AgentProfile, EscalationReason, EventKind, Status, Ticket
 
 
@@ -50,7 +50,7 @@ def test_it_queues_tickets_when_nobody_is_available_and_assigns_when_someone_is(
     assert ticket.status == Status.ESCALATED and ticket.assigned_to is None
 
     with django_capture_on_commit_callbacks(execute=True):
-        assignment.set_availability(away, True)
+        lifecycle.set_availability(away, True)
 
     ticket.refresh_from_db()
     assert ticket.status == Status.ASSIGNED and ticket.assigned_to == away
@@ -59,7 +59,7 @@ def test_it_queues_tickets_when_nobody_is_available_and_assigns_when_someone_is(
 @pytest.mark.django_db
 def test_it_skips_agents_who_are_away(user):
     away, present = AgentFactory(), AgentFactory()
-    assignment.set_availability(away, False)
+    lifecycle.set_availability(away, False)
 
     ticket = lifecycle.open_ticket(user, "Slow laptop")
 

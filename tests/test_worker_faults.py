@@ -13,6 +13,7 @@ from kombu.exceptions import OperationalError
 from tests.factories import ModelVersionFactory
 from tests.live import wait_until
 from tickets import answering, lifecycle, tasks
+from tickets.enqueue import ANSWER_TASK
 from tickets.models import AnswerRequest, AnswerStatus, EscalationReason, Status, Ticket
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -102,7 +103,7 @@ def test_a_message_posted_while_redis_is_down_is_kept_and_answered_later(
         raise OperationalError("Error 111 connecting to 127.0.0.1. Connection refused.")
 
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.answer_pending, "apply_async", broker_down)
+        patch.setattr("celery.Celery.send_task", broker_down)
         ticket = lifecycle.open_ticket(user, "Printer offline")
     request = AnswerRequest.objects.get(ticket=ticket)
     assert request.status == AnswerStatus.PENDING and request.enqueued_at is None
@@ -123,4 +124,4 @@ def test_enqueueing_to_an_unreachable_broker_fails_fast_and_cleanly(version, use
         app.connection_for_write(f"redis://127.0.0.1:{free_port()}/0") as conn,
         pytest.raises(OperationalError),
     ):
-        tasks.answer_pending.apply_async(args=[1], retry=False, connection=conn)
+        app.send_task(ANSWER_TASK, args=[1], retry=False, connection=conn)

@@ -17,7 +17,6 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from . import lifecycle
-from .assignment import set_availability
 from .forms import AgentReplyForm
 from .models import (
     ACTIVE_STATUSES,
@@ -317,7 +316,7 @@ class TicketAdmin(admin.ModelAdmin):
         if not is_agent(request.user):
             raise PermissionDenied
         available = request.POST.get("available") == "1"
-        set_availability(request.user, available)
+        lifecycle.set_availability(request.user, available)
         state = "available: new tickets may come to you" if available else "away"
         self.message_user(request, f"You are now {state}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
@@ -329,7 +328,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
     list_filter = ("available",)
     list_select_related = ("user",)
     search_fields = ("user__username", "user__email")
-    # Availability changes go through set_availability, which also drains the queue.
+    # Availability changes go through lifecycle.set_availability, which also drains the queue.
     readonly_fields = ("available", "last_assigned_at")
     actions = ("mark_available", "mark_away")
 
@@ -354,7 +353,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
     def _set(self, request: HttpRequest, queryset: QuerySet[AgentProfile], available: bool) -> None:
         for profile in queryset.select_related("user"):
-            set_availability(profile.user, available)
+            lifecycle.set_availability(profile.user, available)
         state = "available" if available else "away"
         self.message_user(request, f"{queryset.count()} agent(s) marked {state}.", messages.SUCCESS)
 

@@ -17,7 +17,7 @@ from assistant.engine import Generation
 from assistant.models import ModelVersion
 from assistant.registry import get_engine, spec_for
 
-from . import lifecycle
+from . import enqueue, lifecycle
 from .models import AnswerRequest, AnswerStatus, EscalationReason, Message, Role, Status
 
 log = logging.getLogger(__name__)
@@ -264,8 +264,6 @@ def sweep_stale(now: object | None = None) -> dict[str, int]:
     A running answer older than the hard time limit belongs to a process that died without
     its message coming back; it gets another attempt, up to ANSWER_MAX_ATTEMPTS.
     """
-    from .tasks import enqueue_answer
-
     now = now or timezone.now()
     requeue_before = now - timezone.timedelta(seconds=settings.ANSWER_REQUEUE_AFTER_S)
     give_up_before = now - timezone.timedelta(seconds=settings.ANSWER_GIVE_UP_AFTER_S)
@@ -290,5 +288,5 @@ def sweep_stale(now: object | None = None) -> dict[str, int]:
         enqueued_at__gte=requeue_before
     )
     for request_id in stale.values_list("pk", flat=True):
-        counts["requeued"] += enqueue_answer(request_id)
+        counts["requeued"] += enqueue.enqueue_answer(request_id)
     return counts

@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from assistant.models import ModelVersion
 
+from . import assignment, enqueue
 from .models import (
+    AgentProfile,
     AnswerRequest,
     AnswerStatus,
     Category,
@@ -198,9 +200,7 @@ def _route_user_message(ticket: Ticket, question: Message) -> None:
     if ticket.status != Status.AWAITING_ASSISTANT:
         _transition(ticket, Status.AWAITING_ASSISTANT)
     request = AnswerRequest.objects.create(ticket=ticket, question=question, model_version=version)
-    from .tasks import enqueue_answer
-
-    transaction.on_commit(lambda: enqueue_answer(request.pk))
+    transaction.on_commit(lambda: enqueue.enqueue_answer(request.pk))
 
 
 def request_human(ticket: Ticket, user: AbstractBaseUser) -> Ticket:
@@ -243,8 +243,6 @@ def escalate(
     ticket: Ticket, reason: str, *, actor: AbstractBaseUser | None = None, note: str = ""
 ) -> Ticket:
     """Hand the ticket to people: tell the user, then assign the least-loaded agent."""
-    from .assignment import assign_least_loaded
-
     with transaction.atomic():
         ticket = lock(ticket)
         if ticket.status in (Status.ESCALATED, Status.ASSIGNED):
@@ -260,6 +258,43 @@ def escalate(
         )
         Message.objects.create(ticket=ticket, role=Role.SYSTEM, body=HANDOFF_MESSAGES[reason])
         return assign_least_loaded(ticket)
+
+
+def assign_least_loaded(ticket: Ticket) -> Ticket:
+    """Assign an escalated ticket to the agent `assignment.choose_agent` picks, or leave it
+    in the unassigned queue if nobody is available."""
+    with transaction.atomic():  # the agents' profiles stay locked until it is assigned
+        agent = assignment.choose_agent()
+        if agent is None:
+            _record(ticket, EventKind.QUEUED, note="no agent available")
+            return ticket
+        return assign(ticket, agent)
+
+
+def assign_waiting_tickets() -> int:
+    """Assign the unassigned queue, oldest escalation first; returns how many were assigned."""
+    assigned = 0
+    waiting = Ticket.objects.filter(status=Status.ESCALATED, assigned_to=None).order_by(
+        "escalated_at", "pk"
+    )
+    for ticket_id in waiting.values_list("pk", flat=True):
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+            if ticket.status != Status.ESCALATED or ticket.assigned_to_id is not None:
+                continue  # someone took it meanwhile
+            if assign_least_loaded(ticket).assigned_to_id is None:
+                break  # nobody available any more
+            assigned += 1
+    return assigned
+
+
+def set_availability(agent: AbstractBaseUser, available: bool) -> AgentProfile:
+    """Agents mark themselves available or away; becoming available drains the queue."""
+    profile = assignment.record_availability(agent, available)
+    if available:
+        # Runs at once outside a transaction, after the commit inside one.
+        transaction.on_commit(assign_waiting_tickets)
+    return profile
 
 
 def assign(

@@ -1,16 +1,16 @@
-"""Celery tasks of the helpdesk: answer pending questions, sweep stale answers."""
+"""Celery tasks of the helpdesk: answer pending questions, sweep stale answers.
+
+They are sent by name (see tickets.enqueue), so senders need not import them.
+"""
 
 import logging
 
 from celery import shared_task
 from celery.signals import worker_process_init
 from django.conf import settings
-from django.utils import timezone
-from kombu.exceptions import KombuError, OperationalError
-from redis.exceptions import RedisError
 
 from . import answering
-from .models import AnswerRequest
+from .enqueue import ANSWER_TASK
 
 # Only the real engine has weights worth loading before the first question.
 _WARMED_ENGINE = "assistant.transformers_engine.TransformersEngine"
@@ -18,31 +18,8 @@ _WARMED_ENGINE = "assistant.transformers_engine.TransformersEngine"
 log = logging.getLogger(__name__)
 
 
-def enqueue_answer(request_id: int) -> bool:
-    """Send the answer job to the inference queue; if Redis is down, the sweep retries later.
-
-    Called after the transaction commits, so the worker always finds the saved rows.
-    """
-    try:
-        answer_pending.apply_async(args=[request_id], retry=False, queue=_queue_for(request_id))
-    except (OperationalError, KombuError, RedisError, OSError) as exc:
-        log.warning("Could not enqueue answer %s (%s); the sweep will retry", request_id, exc)
-        return False
-    AnswerRequest.objects.filter(pk=request_id).update(enqueued_at=timezone.now())
-    return True
-
-
-def _queue_for(request_id: int) -> str:
-    """Versions with workers of their own name their queue; the rest share one."""
-    queue = (
-        AnswerRequest.objects.filter(pk=request_id)
-        .values_list("model_version__queue", flat=True)
-        .first()
-    )
-    return queue or settings.INFERENCE_QUEUE
-
-
 @shared_task(
+    name=ANSWER_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=settings.ANSWER_SOFT_TIME_LIMIT_S,
