@@ -8,6 +8,14 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+def load_env_file(path: str) -> None:
+    """KEY=VALUE lines of `path` become defaults: a variable already set is left alone."""
+    if path and os.path.isfile(path):
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
 def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 

@@ -48,6 +48,20 @@ if [[ "$(cat "$STAMP" 2>/dev/null)" != "$WANTED" ]]; then
 fi
 
 mkdir -p var
+if [[ ! -f .env ]]; then
+  # Production fails closed without these; this machine serves plain http on 127.0.0.1.
+  say "Writing this machine's settings to .env (a random SECRET_KEY, plain http on localhost)"
+  {
+    echo "# This machine's own settings, written by scripts/setup.sh; the environment wins."
+    echo "# A production deployment sets its own (README: Production) and needs none of these."
+    echo "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    echo "ALLOWED_HOSTS=localhost,127.0.0.1,[::1]"
+    echo "SECURE_SSL_REDIRECT=0"
+    echo "SESSION_COOKIE_SECURE=0"
+    echo "CSRF_COOKIE_SECURE=0"
+    echo "SECURE_HSTS_SECONDS=0"
+  } > .env
+fi
 say "Migrating the database"
 python manage.py migrate --noinput -v 0
 python manage.py collectstatic --noinput -v 0

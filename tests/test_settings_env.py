@@ -10,6 +10,22 @@ from django.core.exceptions import ImproperlyConfigured
 from helpdesk.env import env_bool, env_int, env_list
 
 ROOT = Path(__file__).resolve().parent.parent
+# What a production deployment sets, and no .env file: the settings must stand on these.
+PRODUCTION = {
+    "PATH": "/usr/bin:/bin",
+    "HELPDESK_ENV_FILE": "",
+    "HELPDESK_VAR_DIR": "/tmp/helpdesk-env-test",
+    "SECRET_KEY": "k7Vq-3s9Xb2LmN8pR4tYw6zA1cE5gH0jK-uIo9PlMnBvCxZaSdFgHjKlQwErTy",
+    "ALLOWED_HOSTS": "helpdesk.example.com",
+    "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+    "SECURE_HSTS_PRELOAD": "1",
+}
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
 
 
 def test_it_reads_booleans_and_refuses_other_words(monkeypatch):
@@ -46,7 +62,7 @@ def test_the_app_will_not_start_with_a_nonsense_setting(name, value, message):
     check = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", name: value, "HELPDESK_VAR_DIR": "/tmp/helpdesk-env-test"},
+        env={**PRODUCTION, name: value},
         capture_output=True,
         text=True,
     )
@@ -59,12 +75,7 @@ def _settings_in_subprocess(env: dict[str, str], expression: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
-            "HELPDESK_VAR_DIR": "/tmp/helpdesk-env-test",
-            **env,
-        },
+        env={**PRODUCTION, "DJANGO_SETTINGS_MODULE": "helpdesk.settings", **env},
         capture_output=True,
         text=True,
     )
@@ -93,3 +104,44 @@ def test_the_retraining_schedule_is_off_unless_enabled():
         {}, "'retrain-from-corrections' in settings.CELERY_BEAT_SCHEDULE"
     )
     assert printed == "False"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_its_key_or_hosts(missing):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    check = _manage(env, "check")
+    assert check.returncode != 0
+    assert f"{missing} must be set when DEBUG=0" in check.stderr
+
+
+def test_production_settings_pass_the_deploy_check():
+    check = _manage(PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
+    assert check.returncode == 0, check.stderr + check.stdout
+
+
+def test_production_is_https_only_with_secure_cookies_by_default():
+    printed = _settings_in_subprocess(
+        {},
+        "settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, "
+        "settings.CSRF_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS > 0, "
+        "settings.SECURE_PROXY_SSL_HEADER",
+    )
+    assert printed == "True True True True ('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_a_debug_machine_runs_without_a_key_and_over_plain_http():
+    printed = _settings_in_subprocess(
+        {"DEBUG": "1", "SECRET_KEY": "", "ALLOWED_HOSTS": ""},
+        "settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, bool(settings.SECRET_KEY)",
+    )
+    assert printed == "False False True"
+
+
+def test_the_environment_wins_over_the_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("LOGIN_FAILURE_LIMIT=9\nMESSAGE_MAX_CHARS=100\n")
+    printed = _settings_in_subprocess(
+        {"HELPDESK_ENV_FILE": str(env_file), "MESSAGE_MAX_CHARS": "200"},
+        "settings.AXES_FAILURE_LIMIT, settings.MESSAGE_MAX_CHARS",
+    )
+    assert printed == "9 200"

@@ -17,15 +17,27 @@ _AGENT_PERMS = [
 ]
 
 
+_MANAGER_LOGIN_PERMS = [
+    ("axes", "view_accessattempt"),
+    ("axes", "delete_accessattempt"),
+    ("axes", "view_accesslog"),
+    ("axes", "view_accessfailurelog"),
+]
+
+
 def ensure_groups() -> None:
     """Create the groups and their permissions; safe to run any number of times."""
     agents, _ = Group.objects.get_or_create(name=AGENTS)
     agents.permissions.set(_permissions(_AGENT_PERMS))
     managers, _ = Group.objects.get_or_create(name=MANAGERS)
     managers.permissions.set(
-        Permission.objects.filter(
-            content_type__app_label__in=["tickets", "assistant", "training", "auth"]
-        )
+        [
+            *Permission.objects.filter(
+                content_type__app_label__in=["tickets", "assistant", "training", "auth"]
+            ),
+            # Failed sign-ins: managers see them and may lift a lockout (delete the attempt).
+            *_permissions(_MANAGER_LOGIN_PERMS),
+        ]
     )
 
 
