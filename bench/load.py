@@ -214,7 +214,8 @@ def _wait_for_reply(session, base, ticket, headers, tally, assistant_poll, limit
         partial = tally.request(
             session, "GET", f"{base}/tickets/{ticket}/messages/", headers=headers
         )
-        if partial is not None and partial.status_code == 200 and marker not in partial.text:
+        # 286 is the poll's "stop polling": the ticket settled, nothing more will come.
+        if partial is not None and partial.status_code in (200, 286) and marker not in partial.text:
             with tally.lock:
                 tally.replies_seen += 1
             return

@@ -6,7 +6,8 @@
     var box = document.getElementById("chat-scroll");
     var list = document.getElementById("conversation");
     if (!box || !list) return;
-    var count = Number(list.dataset.count || 0);
+    // The poll appends messages to the list, so the list itself is the count of them.
+    var count = list.childElementCount;
     var seen = Number(box.dataset.seen || -1);
     // Only when something new arrived: a poll that changed nothing must not yank the view.
     if (force || count !== seen) box.scrollTop = box.scrollHeight;

@@ -82,6 +82,17 @@ def test_it_paginates_my_tickets_and_serves_the_page_as_a_partial_to_htmx(signed
     assert 'href="?page=1" hx-get="?page=1"' in second
 
 
+def test_it_sets_the_pager_links_htmx_target_once_on_the_pager(signed_in, user):
+    for n in range(45):
+        TicketFactory(requester=user, subject=f"Ticket number {n:02d}")
+
+    html = signed_in.get(reverse("tickets:list") + "?page=2").content.decode()
+
+    assert html.count('hx-get="?page=') == 2
+    assert html.count('hx-target="#ticket-list"') == 1
+    assert '<nav class="pager" aria-label="Pages" hx-target="#ticket-list"' in html
+
+
 def test_it_shows_the_last_visible_message_as_preview(signed_in, user):
     ticket = TicketFactory(requester=user)
     MessageFactory(ticket=ticket, body="my visible question")
@@ -174,6 +185,45 @@ def test_it_labels_agent_replies_with_the_agent_name(signed_in, user, agent):
     assert "I&#x27;ll send a replacement." in html or "I'll send a replacement." in html
 
 
+def test_it_sets_the_chats_htmx_target_once_and_csrf_once_on_the_body(signed_in, user):
+    ticket = TicketFactory(requester=user, status=Status.ANSWERED)
+    MessageFactory(ticket=ticket, body="Laptop fan is loud")
+
+    html = signed_in.get(ticket.get_absolute_url()).content.decode()
+
+    assert html.count('hx-target="#conversation"') == 1
+    assert html.count('hx-swap="outerHTML"') == 1
+    assert html.count("hx-disabled-elt=") == 1
+    assert '<section class="chat" data-ticket' in html.split('hx-target="#conversation"')[0]
+    # The composer, both buttons and the model switch; all but the switch inherit the target.
+    assert html.count("hx-post=") == 4
+    assert html.count("hx-headers=") == 1
+    assert '<body hx-headers=\'{"X-CSRFToken": "' in html
+
+
+def test_it_keeps_a_plain_form_and_href_beside_each_htmx_request(signed_in, user):
+    ticket = TicketFactory(requester=user, status=Status.ANSWERED)
+    MessageFactory(ticket=ticket, body="Laptop fan is loud")
+
+    html = signed_in.get(ticket.get_absolute_url()).content.decode()
+
+    for action in ("post_message", "ask_for_human", "mark_solved", "choose_model"):
+        url = reverse(f"tickets:{action}", args=[ticket.pk])
+        assert f'method="post" action="{url}"' in html, action
+    assert f'href="{reverse("tickets:list")}"' in html
+
+
+def test_it_offers_a_new_ticket_instead_of_the_composer_on_a_closed_ticket(signed_in, user):
+    ticket = lifecycle.open_ticket(user, "Printer jams")
+    lifecycle.close(ticket)
+
+    html = signed_in.get(ticket.get_absolute_url()).content.decode()
+
+    assert '<div id="composer" class="composer closed">' in html
+    assert "<textarea" not in html
+    assert "This solved it" not in html
+
+
 def test_it_never_renders_script_from_a_message(signed_in, user):
     ticket = lifecycle.open_ticket(user, "hi <script>alert('pwned')</script>")
 
@@ -255,52 +305,7 @@ def test_it_tells_the_user_a_closed_ticket_takes_no_messages(signed_in, user):
     assert not ticket.messages.filter(body="Hello?").exists()
 
 
-# --- polling ------------------------------------------------------------------
-
-
-def test_it_polls_fast_and_shows_typing_while_the_assistant_answers(signed_in, user, settings):
-    settings.ASSISTANT_ENABLED = True
-    ModelVersionFactory(is_default=True)
-    ticket = lifecycle.open_ticket(user, "Excel crashes on start")
-
-    response = signed_in.get(reverse("tickets:conversation", args=[ticket.pk]), headers=HTMX)
-
-    html = response.content.decode()
-    assert Ticket.objects.get(pk=ticket.pk).status == Status.AWAITING_ASSISTANT
-    assert 'hx-trigger="every 2s"' in html
-    assert "The assistant is typing" in html
-
-
-def test_it_stops_polling_once_the_answer_is_in(signed_in, user, settings):
-    settings.ASSISTANT_ENABLED = True
-    ticket, _ = _answered_ticket(user)
-
-    response = signed_in.get(reverse("tickets:conversation", args=[ticket.pk]), headers=HTMX)
-
-    html = response.content.decode()
-    assert Ticket.objects.get(pk=ticket.pk).status == Status.ANSWERED
-    assert "hx-trigger" not in html.split("</div>")[0]
-    assert "The assistant is typing" not in html
-    assert "Reset password" in html
-
-
-def test_it_polls_slowly_while_people_hold_the_ticket(signed_in, user, agent):
-    ticket = lifecycle.open_ticket(user, "Need a new monitor")
-
-    html = signed_in.get(
-        reverse("tickets:conversation", args=[ticket.pk]), headers=HTMX
-    ).content.decode()
-
-    assert 'hx-trigger="every 5s"' in html
-    assert "The assistant is typing" not in html
-
-
-def test_it_redirects_a_plain_get_of_the_polled_partial_to_the_chat(signed_in, user):
-    ticket = lifecycle.open_ticket(user, "Need a new monitor")
-
-    response = signed_in.get(reverse("tickets:conversation", args=[ticket.pk]))
-
-    assert response.status_code == 302
+# --- polling: tests/test_views_chat_poll.py -------------------------------------
 
 
 # --- buttons ------------------------------------------------------------------

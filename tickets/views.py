@@ -1,13 +1,17 @@
 """Portal views for end users: their tickets, the chat, and the buttons around it."""
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import push_url, reswap, retarget
+from django_htmx.http import HttpResponseStopPolling, push_url, reswap, retarget
 
 from . import lifecycle
 from .forms import MessageForm, ModelSwitchForm, NewTicketForm, RatingForm
@@ -22,6 +26,14 @@ POLL_WHILE_HUMANS = "every 5s"
 # Users rate the answers they got; the hand-off notes of the system are not answers.
 RATED_ROLES = (Role.ASSISTANT, Role.AGENT)
 CLOSED_MESSAGE = "This ticket is closed, so it takes no new messages. Please open a new ticket."
+# The portal's templates compare statuses and roles with these, never with spelled-out values.
+TEMPLATE_ENUMS = {"Status": Status, "Role": Role}
+# The chat page; its partials are the htmx swaps of the chat.
+CHAT = "tickets/detail.html"
+
+
+def _render(request: HttpRequest, template_name: str, context: dict[str, object]) -> HttpResponse:
+    return render(request, template_name, {**TEMPLATE_ENUMS, **context})
 
 
 def _own_ticket(request: HttpRequest, pk: int) -> Ticket:
@@ -56,8 +68,8 @@ def _page(request: HttpRequest) -> Page:
 def ticket_list(request: HttpRequest) -> HttpResponse:
     context = {"page": _page(request)}
     if request.htmx and request.htmx.target == "ticket-list":
-        return render(request, "tickets/_ticket_list.html", context)
-    return render(request, "tickets/list.html", context)
+        return _render(request, "tickets/list.html#ticket_list", context)
+    return _render(request, "tickets/list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,7 +77,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 def new_ticket(request: HttpRequest) -> HttpResponse:
     form = NewTicketForm(request.POST or None)
     if request.method == "GET" or not form.is_valid():
-        return render(request, "tickets/new.html", {"form": form})
+        return _render(request, "tickets/new.html", {"form": form})
     ticket = lifecycle.open_ticket(
         request.user,
         form.cleaned_data["body"],
@@ -76,12 +88,31 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         # The chat replaces the form in place; the address bar follows without a reload.
         ticket = _own_ticket(request, ticket.pk)
-        response = render(request, "tickets/detail.html", _chat_context(request, ticket))
+        response = _render(request, CHAT, _chat_context(request, ticket))
         return push_url(response, ticket.get_absolute_url())
     return redirect(ticket)
 
 
 # --- the chat ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatCursor:
+    """What an open chat shows; its poll sends this back and gets only what is newer."""
+
+    after: int  # the highest id among the messages it shows
+    seen: int  # how many messages it shows
+    state: str  # _chat_state() of the ticket as its bar shows it
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> "ChatCursor | None":
+        try:
+            return cls(int(query["after"]), int(query["seen"]), query["state"])
+        except (KeyError, ValueError):
+            return None
+
+    def as_query(self) -> str:
+        return urlencode({"after": self.after, "seen": self.seen, "state": self.state})
 
 
 def _is_pending(ticket: Ticket) -> bool:
@@ -96,30 +127,59 @@ def _poll_trigger(ticket: Ticket, pending: bool) -> str:
         return POLL_WHILE_ASSISTANT
     if ticket.is_with_humans or ticket.status == Status.REOPENED:
         return POLL_WHILE_HUMANS
-    return ""  # settled: the partial renders without hx-trigger, so polling stops
+    return ""  # settled: the poller renders without hx-trigger, so polling stops
 
 
-def _conversation(request: HttpRequest, ticket: Ticket) -> list[Message]:
-    shown = list(ticket.messages.visible_to_requester().select_related("author", "model_version"))
+def _chat_state(ticket: Ticket, pending: bool) -> str:
+    """Everything the ticket bar, the typing bubble and the poll's pace are drawn from."""
+    return f"{ticket.status}.{ticket.assigned_to_id or 0}.{int(pending)}"
+
+
+def _conversation(request: HttpRequest, ticket: Ticket, after: int = 0) -> list[Message]:
+    """The visible messages with ids above `after`, each with the user's rating of it."""
+    shown = list(
+        ticket.messages.visible_to_requester()
+        .filter(pk__gt=after)
+        .select_related("author", "model_version")
+    )
     ratings = dict(
-        MessageRating.objects.filter(user=request.user, message__ticket=ticket).values_list(
-            "message_id", "helpful"
-        )
+        MessageRating.objects.filter(
+            user=request.user, message__ticket=ticket, message__pk__gt=after
+        ).values_list("message_id", "helpful")
     )
     for message in shown:
         message.my_rating = ratings.get(message.pk)
     return shown
 
 
+def _poll_context(
+    ticket: Ticket, pending: bool, shown: list[Message], before: ChatCursor | None = None
+) -> dict[str, object]:
+    """The poller's context once the chat also shows `shown`, after what `before` had."""
+    after = before.after if before else 0
+    seen = before.seen if before else 0
+    cursor = ChatCursor(
+        after=max((m.pk for m in shown), default=after),
+        seen=seen + len(shown),
+        state=_chat_state(ticket, pending),
+    )
+    return {
+        "pending": pending,
+        "poll_trigger": _poll_trigger(ticket, pending),
+        "poll_query": cursor.as_query(),
+    }
+
+
 def _chat_context(
     request: HttpRequest, ticket: Ticket, form: MessageForm | None = None
 ) -> dict[str, object]:
+    # Read before the messages: a chat never stops polling short of the last message.
     pending = _is_pending(ticket)
+    shown = _conversation(request, ticket)
     return {
         "ticket": ticket,
-        "chat_messages": _conversation(request, ticket),
-        "pending": pending,
-        "poll_trigger": _poll_trigger(ticket, pending),
+        "chat_messages": shown,
+        **_poll_context(ticket, pending, shown),
         "form": form or MessageForm(),
         "model_form": ModelSwitchForm(initial={"model_version": ticket.model_version_id}),
         "rated_roles": RATED_ROLES,
@@ -129,28 +189,63 @@ def _chat_context(
 def _conversation_response(
     request: HttpRequest, ticket: Ticket, *, fresh_composer: bool = False
 ) -> HttpResponse:
-    """The message list, plus out-of-band updates of the ticket bar (and a cleared composer)."""
+    """The whole message list, plus out-of-band the ticket bar, the poller (and a composer)."""
     ticket = _own_ticket(request, ticket.pk)  # re-read: the lifecycle may have changed it
     context = _chat_context(request, ticket)
     context.update(oob=True, fresh_composer=fresh_composer)
-    return render(request, "tickets/_conversation.html", context)
+    return _render(request, f"{CHAT}#conversation_update", context)
+
+
+def _has_all_up_to(ticket: Ticket, cursor: ChatCursor) -> bool:
+    """Whether the chat holds every visible message up to its cursor's id. Ids are handed
+    out before commit, so a message can commit after one with a higher id was shown."""
+    visible = ticket.messages.visible_to_requester()
+    return visible.filter(pk__lte=cursor.after).count() == cursor.seen
+
+
+def _poll_response(
+    request: HttpRequest, template_name: str, context: dict[str, object]
+) -> HttpResponse:
+    """Once the ticket is settled nothing more will come, so the answer also ends the polling."""
+    if context["poll_trigger"]:
+        return _render(request, template_name, context)
+    html = render_to_string(template_name, {**TEMPLATE_ENUMS, **context}, request=request)
+    return HttpResponseStopPolling(html)
 
 
 @require_GET
 @login_required
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _own_ticket(request, pk)
-    return render(request, "tickets/detail.html", _chat_context(request, ticket))
+    return _render(request, CHAT, _chat_context(request, ticket))
 
 
 @require_GET
 @login_required
 def conversation(request: HttpRequest, pk: int) -> HttpResponse:
-    """The polled partial: the messages so far and whether anyone is still writing."""
+    """The chat's poll: the messages newer than its cursor, and the ticket bar if it changed."""
     ticket = _own_ticket(request, pk)
     if not request.htmx:
         return redirect(ticket)
-    return _conversation_response(request, ticket)
+    cursor = ChatCursor.from_query(request.GET)
+    if cursor is None or not _has_all_up_to(ticket, cursor):
+        context = {**_chat_context(request, ticket), "oob": True}
+        response = _poll_response(request, f"{CHAT}#conversation_update", context)
+        return reswap(response, "outerHTML")  # in place of the chat's, not after it
+    pending = _is_pending(ticket)
+    newer = _conversation(request, ticket, after=cursor.after)
+    context = _poll_context(ticket, pending, newer, before=cursor)
+    bar_changed = _chat_state(ticket, pending) != cursor.state
+    if not newer and not bar_changed:
+        return HttpResponse(status=204) if context["poll_trigger"] else HttpResponseStopPolling()
+    context.update(
+        ticket=ticket,
+        chat_messages=newer,
+        rated_roles=RATED_ROLES,
+        bar_changed=bar_changed,
+        oob=True,
+    )
+    return _poll_response(request, f"{CHAT}#newer_messages", context)
 
 
 @require_POST
@@ -173,9 +268,9 @@ def post_message(request: HttpRequest, pk: int) -> HttpResponse:
 def _refused_message(request: HttpRequest, ticket: Ticket, form: MessageForm) -> HttpResponse:
     """Show why the message was refused, keeping what the user typed in the box."""
     if request.htmx:
-        response = render(request, "tickets/_composer.html", {"ticket": ticket, "form": form})
+        response = _render(request, f"{CHAT}#composer", {"ticket": ticket, "form": form})
         return reswap(retarget(response, "#composer"), "outerHTML")
-    return render(request, "tickets/detail.html", _chat_context(request, ticket, form))
+    return _render(request, CHAT, _chat_context(request, ticket, form))
 
 
 # --- the buttons around the chat --------------------------------------------
@@ -222,7 +317,7 @@ def choose_model(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "That model is not offered any more; pick another one.")
     if request.htmx:
         context = {"ticket": ticket, "model_form": form, "saved": form.is_valid()}
-        return render(request, "tickets/_model_switch.html", context)
+        return _render(request, f"{CHAT}#model_switch", context)
     return redirect(ticket)
 
 
@@ -242,5 +337,5 @@ def rate_message(request: HttpRequest, pk: int, message_id: int) -> HttpResponse
     message_rated.send(sender=MessageRating, message=message, user=request.user, helpful=helpful)
     if request.htmx:
         message.my_rating = helpful
-        return render(request, "tickets/_rating.html", {"ticket": ticket, "m": message})
+        return _render(request, f"{CHAT}#rating", {"ticket": ticket, "m": message})
     return redirect(f"{ticket.get_absolute_url()}#m{message.pk}")
