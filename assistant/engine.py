@@ -41,3 +41,11 @@ class Engine(Protocol):
     ) -> list[Generation]:
         """Answer each conversation ([{"role": "user"|"assistant", "content": ...}, ...])."""
         ...
+
+    def answer_loss(
+        self, spec: ModelSpec, conversations: list[list[dict[str, str]]]
+    ) -> float | None:
+        """Teacher-forced loss per answer token of each conversation's last turn (the
+        reference answer) under the spec's model; None when the engine has no weights to
+        score with, or no answer token fits."""
+        ...

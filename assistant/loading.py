@@ -1,6 +1,8 @@
-"""Base models loaded once per process (optionally 4/8-bit), with their LoRA adapters.
+"""The one model loader: base models (optionally 4/8-bit) and their LoRA adapters.
 
-Nothing here runs at import time: a process loads a model on its first generation (or in
+Inference, evaluation and the shadow comparison serve through `load_spec` (loaded once per
+process, adapters kept current); training asks `load_causal_lm` for a trainable base. Nothing
+here runs at import time: a process loads a model on its first generation (or in
 `assistant.worker.warm_up`), so the web process never pays for torch.
 """
 
@@ -81,24 +83,12 @@ def unload_all() -> None:
 
 
 def _load(base_model_path: str, quantization: str) -> LoadedModel:
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     configure_threads()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    log.info("Loading %s (%s) on %s", base_model_path, quantization, device)
-    tokenizer = AutoTokenizer.from_pretrained(base_model_path, local_files_only=True)
-    options: dict[str, Any] = {"local_files_only": True, "dtype": _dtype(device)}
-    quantization_config = bitsandbytes_config(quantization, device)
-    if quantization_config is not None:
-        options["quantization_config"] = quantization_config
-        options["device_map"] = {"": 0 if device == "cuda" else "cpu"}
-    model = AutoModelForCausalLM.from_pretrained(base_model_path, **options)
-    if quantization_config is None:
-        model.to(device)
+    device = model_device()
+    model = load_causal_lm(base_model_path, quantization, device=device)
+    if quantization in ("", "none"):
         _pack_weights(model)  # quantised layers keep bitsandbytes' kernels
-    model.eval()
+    tokenizer = load_tokenizer(base_model_path)
     eos_ids = _eos_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id
     if pad_id is None:
@@ -113,6 +103,75 @@ def _load(base_model_path: str, quantization: str) -> LoadedModel:
     )
 
 
+# --- the one way a model is loaded -----------------------------------------
+
+
+def model_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def model_dtype(device: str, *, training: bool = False, bf16: bool | None = None) -> Any:
+    """The precision a model is loaded in on `device`.
+
+    float32 on the CPU: bfloat16 matmuls there are slow, and batched and single answers
+    stay identical. On a GPU bfloat16 where it is supported (`bf16` says yes or no instead);
+    without it, float16 to serve (fast, and memory is scarce) but float32 to train: float16
+    training needs loss scaling, which the training loop does not do.
+    """
+    import torch
+
+    if device == "cpu":
+        return torch.float32
+    use_bf16 = torch.cuda.is_bf16_supported() if bf16 is None else bf16
+    if use_bf16:
+        return torch.bfloat16
+    return torch.float32 if training else torch.float16
+
+
+def load_causal_lm(
+    path: str,
+    quantization: str = "none",
+    *,
+    device: str | None = None,
+    dtype: Any = None,
+    trainable: bool = False,
+) -> Any:
+    """The causal LM of a local folder, by the rules inference, training and evaluation share.
+
+    On `device` (default: the GPU when there is one) in `dtype` (default: `model_dtype`),
+    quantised by bitsandbytes for "8bit" or "4bit". A model to serve comes back in eval mode
+    (`load_base` adds the packing, the cache and the adapters); `trainable` gives a fresh
+    base in train mode for a LoRA adapter to learn on, which, quantised, needs a CUDA GPU
+    (QLoRA).
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"  # a folder, never the hub
+    from transformers import AutoModelForCausalLM
+
+    device = device or model_device()
+    dtype = dtype if dtype is not None else model_dtype(device, training=trainable)
+    log.info("Loading %s (%s, %s) on %s", path, quantization, dtype, device)
+    options: dict[str, Any] = {"local_files_only": True, "dtype": dtype}
+    quantization_config = bitsandbytes_config(quantization, device, dtype)
+    if quantization_config is not None:
+        if trainable and device != "cuda":
+            raise ValueError(f"Training on a {quantization} base (QLoRA) needs a CUDA GPU")
+        options["quantization_config"] = quantization_config
+        options["device_map"] = {"": 0 if device == "cuda" else "cpu"}
+    model = AutoModelForCausalLM.from_pretrained(path, **options)
+    if quantization_config is None:
+        model.to(device)
+    model.train(trainable)
+    return model
+
+
+def load_tokenizer(path: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path, local_files_only=True)
+
+
 def _pack_weights(model: Any) -> None:
     """Pre-pack a float32 CPU model's linear weights for oneDNN (see assistant.packed_linear);
     ASSISTANT_PACK_WEIGHTS=0 keeps torch's plain layers."""
@@ -124,29 +183,28 @@ def _pack_weights(model: Any) -> None:
         pack_linear_layers(model)
 
 
-def _dtype(device: str) -> Any:
-    import torch
+def bitsandbytes_config(quantization: str, device: str = "cpu", dtype: Any = None) -> Any | None:
+    """BitsAndBytesConfig for "4bit" (NF4, double quantisation) or "8bit"; None for "none".
 
-    # float32 on the CPU: bfloat16 matmuls there are slow, and batched and single answers
-    # stay identical. Half precision on a GPU, where it is fast and memory is scarce.
-    if device == "cpu":
-        return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def bitsandbytes_config(quantization: str, device: str = "cpu") -> Any | None:
-    """BitsAndBytesConfig for "4bit" (NF4, double quantisation) or "8bit"; None for "none"."""
+    4-bit layers compute in float32 on the CPU and in half precision on a GPU: the model's
+    own (`dtype`), or float16 under a float32 model.
+    """
     if quantization in ("", "none"):
         return None
     import torch
     from transformers import BitsAndBytesConfig
 
     if quantization == "4bit":
+        if device == "cpu":
+            compute = torch.float32
+        else:
+            compute = dtype if dtype is not None else model_dtype(device)
+            compute = torch.float16 if compute == torch.float32 else compute
         return BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=_dtype(device) if device == "cuda" else torch.float32,
+            bnb_4bit_compute_dtype=compute,
         )
     if quantization == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True)

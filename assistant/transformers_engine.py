@@ -8,6 +8,7 @@ import time
 from .engine import Generation, ModelSpec
 from .generation import generate_batch
 from .loading import load_spec
+from .scoring import conversation_loss
 
 
 class TransformersEngine:
@@ -29,3 +30,11 @@ class TransformersEngine:
         for generation in generations:
             generation.timings["load_s"] = load_s
         return generations
+
+    def answer_loss(
+        self, spec: ModelSpec, conversations: list[list[dict[str, str]]]
+    ) -> float | None:
+        if not conversations:
+            return None
+        loss, tokens = conversation_loss(load_spec(spec), spec, conversations)
+        return loss if tokens else None

@@ -1,7 +1,7 @@
 """Load bench: a real web server and worker under concurrent simulated users.
 
     python bench/load.py                         # 50 users, 120 s, the real SmolLM2
-    python bench/load.py --users 10 --seconds 30 --engine assistant.fake.DeterministicEngine
+    python bench/load.py --users 10 --seconds 30 --engine tests.fake_engine.DeterministicEngine
 
 Starts an embedded Redis, gunicorn and one Celery worker (the model) on a throwaway SQLite
 database under var/bench/ (or --database-url). Each simulated user signs in, opens a ticket,

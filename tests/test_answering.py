@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _deterministic(settings, monkeypatch):
-    settings.ASSISTANT_ENGINE = "assistant.fake.DeterministicEngine"
+    settings.ASSISTANT_ENGINE = "tests.fake_engine.DeterministicEngine"
     settings.ASSISTANT_ENABLED = True
     # Nothing is enqueued: the tests call the job themselves.
     monkeypatch.setattr("tickets.enqueue.enqueue_answer", lambda request_id: False)

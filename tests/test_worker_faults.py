@@ -18,7 +18,7 @@ from tickets.models import AnswerRequest, AnswerStatus, EscalationReason, Status
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-FAKE = "assistant.fake.DeterministicEngine"
+FAKE = "tests.fake_engine.DeterministicEngine"
 
 
 @pytest.fixture

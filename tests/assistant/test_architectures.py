@@ -140,6 +140,30 @@ def test_it_changes_the_output_logits_when_an_adapter_is_loaded(base: Path) -> N
     assert _answer(bare).token_probs != pytest.approx(_answer(adapted).token_probs, abs=1e-6)
 
 
+def test_it_scores_a_reference_answer_with_the_adapter_of_the_spec(base: Path) -> None:
+    from peft import PeftModel
+
+    from assistant.loading import load_causal_lm
+    from assistant.scoring import answer_loss, encode_example
+    from training.pipeline.finetune import load_tokenizer
+
+    answered = [[*QUESTION, {"role": "assistant", "content": "Run lsblk, then mount it."}]]
+    engine = TransformersEngine()
+
+    adapted = engine.answer_loss(_spec(base, "adapter-a"), answered)
+    bare = engine.answer_loss(_spec(base), answered)
+
+    tokenizer = load_tokenizer(str(base))
+    example = encode_example(tokenizer, answered[0], 512)
+    fresh = PeftModel.from_pretrained(
+        load_causal_lm(str(base), trainable=True), base.with_name(f"{base.name}-adapter-a")
+    )
+    expected, _tokens = answer_loss(fresh, [example], 1, tokenizer.pad_token_id)
+    assert adapted == pytest.approx(expected, rel=1e-4)
+    assert bare != pytest.approx(adapted, rel=1e-4)
+    assert engine.answer_loss(_spec(base), []) is None
+
+
 def test_its_adapters_wrap_the_packed_layers_of_the_base(base: Path) -> None:
     from peft.tuners.lora import LoraLayer
 

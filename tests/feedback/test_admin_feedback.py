@@ -106,7 +106,7 @@ def test_erasure_from_the_admin_form(signed_in, manager):
 def test_the_shadow_button_runs_a_comparison_shown_side_by_side(
     signed_in, settings, monkeypatch, jobs_run_here
 ):
-    settings.ASSISTANT_ENGINE = "assistant.fake.DeterministicEngine"
+    settings.ASSISTANT_ENGINE = "tests.fake_engine.DeterministicEngine"
     monkeypatch.setattr(
         "training.releases.shadow._minilm_similarity", lambda answers, refs: [0.7 for _ in answers]
     )

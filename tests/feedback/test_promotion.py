@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _deterministic_engine(settings):
-    settings.ASSISTANT_ENGINE = "assistant.fake.DeterministicEngine"
+    settings.ASSISTANT_ENGINE = "tests.fake_engine.DeterministicEngine"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from django.core.management import call_command
 
 from assistant.models import ModelVersion
 from tests.factories import ModelVersionFactory
+from tests.fake_engine import DeterministicEngine
 from tests.feedback.helpers import make_example
 from training.models import ReviewState, ShadowComparison
 from training.releases.shadow import run_shadow_comparison
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _deterministic_engine(settings):
-    settings.ASSISTANT_ENGINE = "assistant.fake.DeterministicEngine"
+    settings.ASSISTANT_ENGINE = "tests.fake_engine.DeterministicEngine"
 
 
 def _adapter_answers_win(answers, references):
@@ -162,3 +163,21 @@ def test_it_skips_what_the_versions_ancestors_trained_on(versions, tmp_path):
     comparison = run_shadow_comparison(grandchild, limit=10, similarity=_adapter_answers_win)
 
     assert comparison.report["example_ids"] == [unseen.pk]
+
+
+class ScoringEngine(DeterministicEngine):
+    """The deterministic engine, with a loss that says which version it scored."""
+
+    def answer_loss(self, spec, conversations):
+        return 1.5 if spec.adapter_path else 2.0
+
+
+def test_it_takes_each_version_s_loss_from_the_engine(versions, settings):
+    active, candidate = versions
+    settings.ASSISTANT_ENGINE = "tests.feedback.test_shadow.ScoringEngine"
+    make_example(day=0)
+
+    comparison = run_shadow_comparison(candidate, limit=5, similarity=_adapter_answers_win)
+
+    assert comparison.report["candidate"]["loss"] == 1.5
+    assert comparison.report["active"]["loss"] == 2.0

@@ -6,28 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.fake import DeterministicEngine
 from tests.factories import ModelVersionFactory
+from tests.fake_engine import DeterministicEngine
 from training.pipeline.evaluation import Gate, evaluate_version, gate_quality
-from training.pipeline.finetune import IGNORE_INDEX, _summed_nll
 
 SMOLLM2 = Path(__file__).resolve().parents[2] / "var" / "models" / "SmolLM2-135M-Instruct"
-
-
-def test_it_computes_the_answer_loss_on_labelled_tokens_only() -> None:
-    import torch
-
-    # Two-token vocabulary. Position 0 predicts token 1 (prompt, masked); position 1
-    # predicts token 2 with p = 1/2 (equal logits); position 2 predicts token 3 with
-    # p = e^2 / (1 + e^2).
-    logits = torch.tensor([[[9.0, -9.0], [0.0, 0.0], [0.0, 2.0], [5.0, 5.0]]])
-    labels = torch.tensor([[IGNORE_INDEX, IGNORE_INDEX, 0, 1]])
-    nll, tokens = _summed_nll(logits, labels)
-    expected = math.log(2) + -math.log(math.exp(2) / (1 + math.exp(2)))
-    assert tokens == 2
-    assert nll.item() == pytest.approx(expected, rel=1e-5)
-    # Perplexity of this tiny case: exp of the mean NLL per answer token.
-    assert math.exp(nll.item() / tokens) == pytest.approx(math.exp(expected / 2), rel=1e-5)
 
 
 def test_it_reports_auroc_coverage_and_the_threshold_for_a_target_accuracy() -> None:

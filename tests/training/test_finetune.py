@@ -1,19 +1,12 @@
-"""LoRA fine-tuning: label masking, real training on SmolLM2, registration as a candidate."""
+"""LoRA fine-tuning: real training on SmolLM2, registration as a candidate (the label masking
+it trains with is tested in tests/assistant/test_scoring.py)."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from training.pipeline.finetune import (
-    IGNORE_INDEX,
-    EncodedExample,
-    TrainConfig,
-    TrainingResult,
-    collate,
-    encode_example,
-    register_adapter,
-)
+from training.pipeline.finetune import TrainConfig, TrainingResult, register_adapter
 
 SMOLLM2 = Path(__file__).resolve().parents[2] / "var" / "models" / "SmolLM2-135M-Instruct"
 QA = [
@@ -32,55 +25,6 @@ def chat(question: str, answer: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
 
 
-@pytest.fixture(scope="module")
-def tokenizer():
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(SMOLLM2)
-
-
-def test_it_masks_prompt_and_padding_out_of_the_labels() -> None:
-    short = EncodedExample(input_ids=[5, 6, 7], labels=[IGNORE_INDEX, 6, 7])
-    long = EncodedExample(input_ids=[5, 6, 7, 8, 9], labels=[IGNORE_INDEX] * 3 + [8, 9])
-    batch = collate([short, long], pad_token_id=9)
-    assert batch["labels"].tolist() == [
-        [IGNORE_INDEX, 6, 7, IGNORE_INDEX, IGNORE_INDEX],
-        [IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 8, 9],
-    ]
-    assert batch["attention_mask"].tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
-    # The pad id equals a real answer token (9): only padding is masked, by position.
-    assert batch["input_ids"].tolist()[0] == [5, 6, 7, 9, 9]
-
-
-def test_it_labels_only_the_answer_and_its_end_of_turn(tokenizer) -> None:
-    example = encode_example(tokenizer, chat(*QA[0]), max_length=128)
-    labelled = [t for t in example.labels if t != IGNORE_INDEX]
-    prompt_length = example.labels.index(labelled[0])
-    assert all(t == IGNORE_INDEX for t in example.labels[:prompt_length])
-    assert example.input_ids[prompt_length:] == labelled
-    text = tokenizer.decode(labelled)
-    assert text.startswith("Run sudo systemctl") and "<|im_end|>" in text
-    assert "How do I restart" not in text
-
-
-def test_it_cuts_long_answers_and_skips_prompts_that_leave_no_room(tokenizer) -> None:
-    long_answer = encode_example(tokenizer, chat("Why?", "word " * 200), max_length=60)
-    assert len(long_answer.input_ids) == 60
-    assert encode_example(tokenizer, chat("why " * 100, "Because."), max_length=40) is None
-
-
-def test_it_uses_the_plain_format_when_asked(tokenizer) -> None:
-    example = encode_example(tokenizer, chat("Hi there?", "Hello."), 64, prompt_format="plain")
-    prompt = tokenizer.decode(
-        [
-            t
-            for t, label in zip(example.input_ids, example.labels, strict=True)
-            if label == IGNORE_INDEX
-        ]
-    )
-    assert prompt.endswith("User: Hi there?\nAssistant:")
-
-
 def write_chat_jsonl(path: Path, pairs: list[tuple[str, str]]) -> Path:
     path.write_text("".join(json.dumps({"messages": chat(q, a)}) + "\n" for q, a in pairs))
     return path
@@ -95,8 +39,9 @@ def test_it_trains_the_adapter_only_lowers_the_loss_and_registers_a_candidate(
     from safetensors.torch import load_file
 
     from assistant.models import VersionStage
+    from assistant.scoring import answer_loss
     from tests.factories import ModelVersionFactory
-    from training.pipeline.finetune import answer_loss, encode_all, load_tokenizer, train_adapter
+    from training.pipeline.finetune import encode_all, load_tokenizer, train_adapter
 
     train = write_chat_jsonl(tmp_path / "train.jsonl", QA)
     config = TrainConfig(

@@ -48,33 +48,12 @@ def read_test_split(path: str | Path, limit: int = 0) -> list[list[dict[str, str
 def teacher_forced_loss(
     spec: ModelSpec, conversations: list[list[dict[str, str]]], max_length: int = 512
 ) -> dict[str, float]:
-    """Mean answer-token NLL and perplexity of the spec's model on the reference answers."""
-    from .finetune import (
-        TrainConfig,
-        answer_loss,
-        encode_example,
-        load_base_model,
-        load_tokenizer,
-        pick_device,
-    )
+    """Mean answer-token NLL and perplexity of the spec's model on the reference answers:
+    the model the engine serves (assistant.loading), encoded as training encodes."""
+    from assistant.loading import load_spec
+    from assistant.scoring import conversation_loss
 
-    config = TrainConfig(
-        base_model_path=spec.base_model_path, train_path="", validation_path="", out_dir=""
-    )
-    device, dtype = pick_device(config)
-    tokenizer = load_tokenizer(spec.adapter_path or spec.base_model_path)
-    model = load_base_model(spec.base_model_path, device, dtype, spec.quantization == "4bit")
-    if spec.adapter_path:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, spec.adapter_path)
-    encoded = [
-        encode_example(tokenizer, c, max_length, spec.system_prompt, spec.prompt_format)
-        for c in conversations
-    ]
-    usable = [e for e in encoded if e is not None]
-    loss, tokens = answer_loss(model, usable, batch_size=8, pad_token_id=tokenizer.pad_token_id)
-    del model
+    loss, tokens = conversation_loss(load_spec(spec), spec, conversations, max_length)
     return {"loss": loss, "perplexity": metrics.perplexity(loss), "answer_tokens": tokens}
 
 
@@ -127,7 +106,7 @@ def evaluate_spec(
     references = [c[-1]["content"] for c in conversations]
     answers = [g.text for g in generations]
     rouge = [metrics.rouge_l(a, r) for a, r in zip(answers, references, strict=True)]
-    from .embeddings import pairwise_cosine
+    from assistant.embeddings import pairwise_cosine
 
     similarity = pairwise_cosine(answers, references)
     good = [s >= good_bar for s in similarity]

@@ -1,7 +1,8 @@
 """LoRA / QLoRA fine-tuning of a causal LM on chat JSONL, with the loss on the answer only.
 
-Reads top to bottom: config -> examples -> tokens with masked labels -> model with adapter ->
-training loop with gradient accumulation and early stopping -> adapter, config, metrics, plot.
+Reads top to bottom: config -> examples -> tokens with masked labels (assistant.scoring, as
+evaluation encodes them) -> model with adapter (assistant.loading, the one loader) -> training
+loop with gradient accumulation and early stopping -> adapter, config, metrics, plot.
 
     python manage.py train_adapter --version smollm2 --train var/data/train.jsonl \
         --validation var/data/validation.jsonl --out var/models/adapters/run1 --max-steps 40
@@ -23,12 +24,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.scoring import (
+    IGNORE_INDEX,
+    EncodedExample,
+    answer_loss,
+    batches,
+    encode_example,
+    summed_nll,
+)
+
 if TYPE_CHECKING:
     from assistant.models import ModelVersion
 
 log = logging.getLogger(__name__)
 
-IGNORE_INDEX = -100  # labels with this value add nothing to the cross-entropy loss
 DEFAULT_SYSTEM_PROMPT = "You are a helpful IT helpdesk assistant. Answer briefly and concretely."
 
 
@@ -76,12 +85,6 @@ class TrainingResult:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class EncodedExample:
-    input_ids: list[int]
-    labels: list[int]  # IGNORE_INDEX on the prompt, token ids on the answer
-
-
 Progress = Callable[[float, dict[str, Any]], None]  # (fraction done, latest figures)
 
 
@@ -114,50 +117,6 @@ def render_prompt(
     )
 
 
-def render_answer(
-    tokenizer: Any, messages: list[dict[str, str]], system_prompt: str, prompt_format: str
-) -> str:
-    """What follows the prompt in a finished conversation: the answer and its end marker."""
-    from assistant.prompting import uses_chat_template
-
-    *question, answer = messages
-    prompt = render_prompt(tokenizer, question, system_prompt, prompt_format)
-    if uses_chat_template(tokenizer, prompt_format):
-        turns = [{"role": "system", "content": system_prompt}] if system_prompt else []
-        full = tokenizer.apply_chat_template(turns + messages, tokenize=False)
-        if full.startswith(prompt):
-            return full[len(prompt) :]
-    return f" {answer['content'].strip()}{tokenizer.eos_token or ''}"
-
-
-def encode_example(
-    tokenizer: Any,
-    messages: list[dict[str, str]],
-    max_length: int,
-    system_prompt: str = DEFAULT_SYSTEM_PROMPT,
-    prompt_format: str = "auto",
-) -> EncodedExample | None:
-    """Token ids with the prompt masked out of the labels; None when the prompt alone
-    leaves no room for an answer (a loss on no tokens teaches nothing)."""
-    prompt = render_prompt(tokenizer, messages[:-1], system_prompt, prompt_format)
-    answer = render_answer(tokenizer, messages, system_prompt, prompt_format)
-    from assistant.prompting import uses_chat_template
-
-    # As at inference: a template writes its own special tokens, the plain format gets the
-    # tokenizer's usual ones (a BOS for Llama-like tokenizers).
-    plain = not uses_chat_template(tokenizer, prompt_format)
-    prompt_ids = tokenizer(prompt, add_special_tokens=plain)["input_ids"]
-    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
-    room = max_length - len(prompt_ids)
-    if room < 1 or not answer_ids:
-        return None
-    answer_ids = answer_ids[:room]
-    return EncodedExample(
-        input_ids=prompt_ids + answer_ids,
-        labels=[IGNORE_INDEX] * len(prompt_ids) + answer_ids,
-    )
-
-
 def encode_all(
     tokenizer: Any, conversations: list[list[dict[str, str]]], config: TrainConfig
 ) -> list[EncodedExample]:
@@ -168,77 +127,36 @@ def encode_all(
     return [e for e in encoded if e is not None]
 
 
-def collate(examples: list[EncodedExample], pad_token_id: int) -> dict[str, Any]:
-    """Right-pad a batch; padding is masked in both the attention and the labels.
-
-    The mask comes from the lengths, not from the pad id: many tokenizers pad with the
-    end-of-turn token, which is also the answer's last (trained) token.
-    """
-    import torch
-
-    width = max(len(e.input_ids) for e in examples)
-    input_ids, labels, attention = [], [], []
-    for e in examples:
-        pad = width - len(e.input_ids)
-        input_ids.append(e.input_ids + [pad_token_id] * pad)
-        labels.append(e.labels + [IGNORE_INDEX] * pad)
-        attention.append([1] * len(e.input_ids) + [0] * pad)
-    return {
-        "input_ids": torch.tensor(input_ids),
-        "labels": torch.tensor(labels),
-        "attention_mask": torch.tensor(attention),
-    }
-
-
-def batches(
-    examples: list[EncodedExample], batch_size: int, pad_token_id: int
-) -> Iterator[dict[str, Any]]:
-    for start in range(0, len(examples), batch_size):
-        yield collate(examples[start : start + batch_size], pad_token_id)
-
-
 # --- model --------------------------------------------------------------------------
 
 
 def pick_device(config: TrainConfig) -> tuple[str, Any]:
-    import torch
+    """The device and training precision of assistant.loading; CPU threads from the config."""
+    from assistant.loading import configure_threads, model_device, model_dtype
 
-    if torch.cuda.is_available():
-        use_bf16 = torch.cuda.is_bf16_supported() if config.bf16 is None else config.bf16
-        return "cuda", torch.bfloat16 if use_bf16 else torch.float32
-    torch.set_num_threads(config.torch_threads)
-    return "cpu", torch.float32
+    device = model_device()
+    if device == "cpu":
+        configure_threads(config.torch_threads)
+    return device, model_dtype(device, training=True, bf16=config.bf16)
 
 
 def load_tokenizer(path: str) -> Any:
-    from transformers import AutoTokenizer
+    """The base's tokenizer, padding with its end-of-sequence token if it has no pad token
+    (the mask, not the pad id, keeps padding out of the loss: see assistant.scoring.collate)."""
+    from assistant.loading import load_tokenizer as base_tokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = base_tokenizer(path)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
 def load_base_model(path: str, device: str, dtype: Any, load_in_4bit: bool = False) -> Any:
-    from transformers import AutoModelForCausalLM
+    """A trainable base from the one loader (assistant.loading), NF4 for QLoRA."""
+    from assistant.loading import load_causal_lm
 
-    if load_in_4bit:
-        import torch
-        from transformers import BitsAndBytesConfig
-
-        if device != "cuda":
-            raise ValueError("4-bit loading (QLoRA) needs a CUDA GPU")
-        quantization = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_compute_dtype=dtype if dtype != torch.float32 else torch.float16,
-            bnb_4bit_use_double_quant=True,
-        )
-        return AutoModelForCausalLM.from_pretrained(
-            path, quantization_config=quantization, device_map={"": 0}
-        )
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-    return model.to(device)
+    quantization = "4bit" if load_in_4bit else "none"
+    return load_causal_lm(path, quantization, device=device, dtype=dtype, trainable=True)
 
 
 def add_lora(model: Any, config: TrainConfig) -> Any:
@@ -262,48 +180,6 @@ def add_lora(model: Any, config: TrainConfig) -> Any:
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, lora)
-
-
-def answer_loss(
-    model: Any, examples: list[EncodedExample], batch_size: int, pad_token_id: int
-) -> tuple[float, int]:
-    """Teacher-forced negative log-likelihood per answer token, and how many tokens.
-
-    Token-weighted over the whole set (not a mean of batch means), so the figure does not
-    depend on how examples fall into batches.
-    """
-    import torch
-
-    device = next(model.parameters()).device
-    total_nll, total_tokens = 0.0, 0
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for batch in batches(examples, batch_size, pad_token_id):
-            batch = {k: v.to(device) for k, v in batch.items()}
-            logits = model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).logits
-            nll, tokens = _summed_nll(logits, batch["labels"])
-            total_nll += nll.item()
-            total_tokens += tokens
-    model.train(was_training)
-    return (total_nll / total_tokens if total_tokens else float("nan")), total_tokens
-
-
-def _summed_nll(logits: Any, labels: Any) -> tuple[Any, int]:
-    import torch.nn.functional as F
-
-    # Position t predicts token t+1.
-    shifted_logits = logits[:, :-1, :].float()
-    shifted_labels = labels[:, 1:]
-    nll = F.cross_entropy(
-        shifted_logits.reshape(-1, shifted_logits.size(-1)),
-        shifted_labels.reshape(-1),
-        ignore_index=IGNORE_INDEX,
-        reduction="sum",
-    )
-    return nll, int((shifted_labels != IGNORE_INDEX).sum().item())
 
 
 # --- training -----------------------------------------------------------------------
@@ -424,7 +300,7 @@ def _optimizer_step(
     total = 0.0
     for batch in loaded:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        nll, _ = _summed_nll(logits, batch["labels"])
+        nll, _ = summed_nll(logits, batch["labels"])
         (nll / max(tokens, 1)).backward()
         total += nll.item()
     optimizer.step()

@@ -10,7 +10,6 @@ The candidate is "not worse" when none of these is worse beyond a tolerance.
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -201,18 +200,16 @@ def _gate_score(version: ModelVersion, generation: Any) -> float:
 def _completion_loss(
     version: ModelVersion, conversations: list[list[dict[str, str]]], references: list[str]
 ) -> float | None:
-    """Loss of the agents' answers under the version's weights; None without real weights
-    (the deterministic test engine's versions point at no model folder)."""
-    if not conversations or not Path(version.base_model_path, "config.json").exists():
+    """Loss of the agents' answers under the version's weights, from the engine that answers;
+    None when it has no weights to score with (see Engine.answer_loss)."""
+    if not conversations:
         return None
-    from ..pipeline.evaluation import teacher_forced_loss
-
     answered = [
         [*c, {"role": "assistant", "content": r}]
         for c, r in zip(conversations, references, strict=True)
     ]
     try:
-        return float(teacher_forced_loss(spec_for(version), answered)["loss"])
+        return get_engine().answer_loss(spec_for(version), answered)
     except Exception:  # a broken adapter must not hide the rest of the comparison
         log.exception("Completion loss failed for %s", version.name)
         return None

@@ -1,5 +1,7 @@
 """A deterministic engine for tests of ticket logic: instant, and steerable by the question.
 
+Tests (and bench/load.py) select it with ASSISTANT_ENGINE=tests.fake_engine.DeterministicEngine.
+
 The same code paths also run against the real model in the slow tests. Markers in the last
 user message steer it: "[low]" gives low confidence, "[fail]" raises, "[slow]" sleeps
 FAKE_ENGINE_SLOW_S seconds (default 5) before answering.
@@ -8,8 +10,8 @@ FAKE_ENGINE_SLOW_S seconds (default 5) before answering.
 import os
 import time
 
-from .confidence import GATE_SCORES
-from .engine import Generation, ModelSpec
+from assistant.confidence import GATE_SCORES
+from assistant.engine import Generation, ModelSpec
 
 HIGH = 0.95
 LOW = 0.20
@@ -45,3 +47,8 @@ class DeterministicEngine:
             prompt_tokens=sum(len(turn["content"].split()) for turn in conversation),
             timings={"generate_s": 0.0},
         )
+
+    def answer_loss(
+        self, spec: ModelSpec, conversations: list[list[dict[str, str]]]
+    ) -> float | None:
+        return None  # no weights behind it to score answers with
