@@ -233,11 +233,19 @@ class StartEvaluationForm(forms.ModelForm):
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(JobAdminMixin, admin.ModelAdmin):
     job_task = run_evaluation
-    form = StartEvaluationForm
     list_display = ["id", "status", "progress_percent", "version", "dataset", "created_at"]
     list_filter = ["status"]
     list_select_related = ["version", "dataset"]
     readonly_fields = [*JOB_FIELDS, "version", "dataset", "limit", "summary_pretty"]
+
+    def get_form(
+        self, request: HttpRequest, obj: EvaluationRun | None = None, **kwargs: Any
+    ) -> Any:
+        # The add page only: on a row's page every field is read-only, so the start form
+        # would find no dataset field to narrow (a server error on every evaluation's page).
+        if obj is None:
+            kwargs["form"] = StartEvaluationForm
+        return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: EvaluationRun | None = None) -> list[str]:
         return StartEvaluationForm.Meta.fields if obj is None else self.readonly_fields
