@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "jobs",
     "assistant",
+    "knowledge",
     "tickets",
     "training",
 ]
@@ -209,6 +210,9 @@ CELERY_TASK_ROUTES = {
     "training.releases.tasks.run_retraining": {"queue": TRAINING_QUEUE},
     "training.releases.tasks.scheduled_retrain": {"queue": DEFAULT_QUEUE},
     "training.feedback.tasks.run_export": {"queue": EXPORTS_QUEUE},
+    "knowledge.tasks.index_article": {"queue": DEFAULT_QUEUE},
+    "knowledge.tasks.index_cases": {"queue": DEFAULT_QUEUE},
+    "knowledge.tasks.run_reindex": {"queue": EVALUATION_QUEUE},
 }
 # One answer at a time per process: a prefetched task would wait behind a long generation.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -255,6 +259,10 @@ ASSISTANT_ENABLED = env_bool("ASSISTANT_ENABLED", True)
 # Float32 CPU models multiply with oneDNN's pre-packed weights (assistant.packed_linear).
 # The Django-free loader reads the variable itself; reading it here fails a bad value at start.
 ASSISTANT_PACK_WEIGHTS = env_bool("ASSISTANT_PACK_WEIGHTS", True)
+
+# Answers are grounded on the knowledge base (articles and solved cases); 0 answers from the
+# model alone.
+KNOWLEDGE_GROUNDING = env_bool("KNOWLEDGE_GROUNDING", True)
 
 # --- Tickets ----------------------------------------------------------------
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 8000, minimum=1)

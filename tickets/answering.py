@@ -16,6 +16,7 @@ from assistant.confidence import gate_score
 from assistant.engine import Generation
 from assistant.models import ModelVersion
 from assistant.registry import get_engine, spec_for
+from knowledge.grounding import Grounding, ground, with_notes
 
 from . import enqueue, lifecycle
 from .models import AnswerRequest, AnswerStatus, EscalationReason, Message, Role, Status
@@ -112,6 +113,19 @@ def _claim_oldest_pending(first: AnswerRequest, room: int, worker_id: str) -> li
 # --- conversation -----------------------------------------------------------
 
 
+def ground_batch(conversations: list[list[dict[str, str]]]) -> list[Grounding]:
+    """The knowledge for each question of the batch (one embedding call for the batch)."""
+    if not settings.KNOWLEDGE_GROUNDING:
+        return [Grounding() for _ in conversations]
+    try:
+        return ground([conversation[-1]["content"] for conversation in conversations])
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:  # no knowledge is no reason to send the user to a person
+        log.exception("Retrieval failed; answering without notes")
+        return [Grounding() for _ in conversations]
+
+
 def conversation_for(request: AnswerRequest) -> list[dict[str, str]]:
     """The ticket's turns up to the question, as chat roles; drafts the user never saw and
     system notices are left out. The engine trims the oldest turns to fit the model."""
@@ -136,9 +150,12 @@ def answer_request(request_id: int, worker_id: str | None = None) -> int:
         _fail(batch, worker_id, EscalationReason.NO_MODEL, "model version missing or disabled")
         return 0
     started = time.monotonic()
+    conversations = [conversation_for(request) for request in batch]
     try:
+        groundings = ground_batch(conversations)
         generations = get_engine().generate(
-            spec_for(version), [conversation_for(request) for request in batch]
+            spec_for(version),
+            [with_notes(c, g) for c, g in zip(conversations, groundings, strict=True)],
         )
     except SoftTimeLimitExceeded:
         _fail(batch, worker_id, EscalationReason.TIMEOUT, "soft time limit exceeded")
@@ -148,7 +165,7 @@ def answer_request(request_id: int, worker_id: str | None = None) -> int:
         _fail(batch, worker_id, EscalationReason.MODEL_ERROR, repr(exc))
         return 0
     elapsed = time.monotonic() - started
-    return store_batch(batch, version, generations, worker_id, elapsed)
+    return store_batch(batch, version, generations, worker_id, elapsed, groundings)
 
 
 def store_batch(
@@ -157,16 +174,18 @@ def store_batch(
     generations: list[Generation],
     worker_id: str,
     batch_seconds: float,
+    groundings: list[Grounding] | None = None,
 ) -> int:
     """Store a batch's answers in one transaction: one commit for the batch, not one per
     answer. An answer that cannot be stored (say, text the database refuses) rolls back to
     its own savepoint and its ticket goes to people; the others are kept."""
     stored = 0
     with transaction.atomic():
-        for request, generation in zip(batch, generations, strict=True):
+        groundings = groundings or [Grounding() for _ in batch]
+        for request, generation, grounding in zip(batch, generations, groundings, strict=True):
             try:
                 stored += store_answer(
-                    request, version, generation, worker_id, batch_seconds, len(batch)
+                    request, version, generation, worker_id, batch_seconds, len(batch), grounding
                 )
             except Exception as exc:  # whatever it was, this ticket must reach a person
                 log.exception("Could not store the answer to request %d", request.pk)
@@ -186,8 +205,10 @@ def store_answer(
     worker_id: str,
     batch_seconds: float,
     batch_size: int,
+    grounding: Grounding | None = None,
 ) -> int:
     """Save the answer and act on the gate; does nothing if this worker lost the claim."""
+    grounding = grounding or Grounding()
     confidence = gate_score(generation.scores, version.gate_score)
     passed = confidence >= version.gate_threshold
     with transaction.atomic():
@@ -209,6 +230,8 @@ def store_answer(
             confidence=confidence,
             passed_gate=passed,
             token_count=generation.token_count,
+            sources=grounding.sources,
+            retrieval=grounding.features(),
             timings={
                 **generation.timings,
                 "batch_s": round(batch_seconds, 4),

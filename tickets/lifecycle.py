@@ -23,7 +23,7 @@ from .models import (
     Ticket,
     TicketEvent,
 )
-from .signals import agent_replied
+from .signals import agent_replied, ticket_resolved
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,8 @@ def _transition(
         to_status=to_status,
         note=note,
     )
+    if to_status == Status.RESOLVED:
+        ticket_resolved.send(sender=Ticket, ticket=ticket)
     return ticket
 
 

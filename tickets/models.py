@@ -170,6 +170,12 @@ class Message(models.Model):
     passed_gate = models.BooleanField(null=True, blank=True)
     token_count = models.PositiveIntegerField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    # Knowledge articles the answer was grounded on ([{"title", "slug"}]), shown as its
+    # sources; solved cases it used are never listed (they are other users' tickets).
+    sources = models.JSONField(default=list, blank=True)
+    # What retrieval found for the question (best similarity, margin, notes): the gate's
+    # evidence, kept with the answer so the gate can be fitted on it later.
+    retrieval = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = MessageQuerySet.as_manager()

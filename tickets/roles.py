@@ -14,6 +14,9 @@ _AGENT_PERMS = [
     ("tickets", "change_agentprofile"),
     ("training", "view_trainingexample"),
     ("training", "add_trainingexample"),
+    ("knowledge", "view_article"),
+    ("knowledge", "add_article"),
+    ("knowledge", "change_article"),
 ]
 
 
@@ -33,7 +36,13 @@ def ensure_groups() -> None:
     managers.permissions.set(
         [
             *Permission.objects.filter(
-                content_type__app_label__in=["tickets", "assistant", "training", "auth"]
+                content_type__app_label__in=[
+                    "tickets",
+                    "assistant",
+                    "knowledge",
+                    "training",
+                    "auth",
+                ]
             ),
             # Failed sign-ins: managers see them and may lift a lockout (delete the attempt).
             *_permissions(_MANAGER_LOGIN_PERMS),

@@ -9,3 +9,7 @@ agent_replied = Signal()
 
 # Sent after the requester rates a message. kwargs: message, user, helpful.
 message_rated = Signal()
+
+# Sent when a ticket becomes resolved (by an agent or by the requester), inside the
+# transaction. kwargs: ticket.
+ticket_resolved = Signal()

@@ -7,9 +7,11 @@ class TrainingConfig(AppConfig):
 
     def ready(self) -> None:
         # The helpdesk announces replies and ratings; it never imports the training side.
-        from tickets.signals import agent_replied, message_rated
+        from tickets.signals import agent_replied, message_rated, ticket_resolved
 
+        from .feedback.cases import on_ticket_resolved
         from .feedback.corrections import on_agent_replied, on_message_rated
 
         agent_replied.connect(on_agent_replied, dispatch_uid="training.record_correction")
         message_rated.connect(on_message_rated, dispatch_uid="training.mark_thumbs_down")
+        ticket_resolved.connect(on_ticket_resolved, dispatch_uid="training.solved_cases")

@@ -5,11 +5,13 @@ import re
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .cases import sync_cases
 from .models import ReviewState, TrainingExample
 
 # Words and the whitespace after them: a diff by words reads like an editor's marks.
@@ -24,11 +26,21 @@ def set_state(
     """Approve, reject or send back to pending; records who reviewed and when."""
     if state not in ReviewState.values:
         raise ValueError(f"unknown review state {state!r}")
-    if not isinstance(examples, QuerySet):
-        examples = TrainingExample.objects.filter(pk__in=[e.pk for e in examples])
+    # By id: a queryset filtered on the state would select other rows once updated.
+    ids = (
+        [e.pk for e in examples]
+        if not isinstance(examples, QuerySet)
+        else list(examples.values_list("pk", flat=True))
+    )
+    examples = TrainingExample.objects.filter(pk__in=ids)
     reviewed_by = None if state == ReviewState.PENDING else reviewer
     reviewed_at = None if state == ReviewState.PENDING else timezone.now()
-    return examples.update(review_state=state, reviewer=reviewed_by, reviewed_at=reviewed_at)
+    with transaction.atomic():
+        count = examples.update(review_state=state, reviewer=reviewed_by, reviewed_at=reviewed_at)
+        # An approval teaches the assistant at once: the next user asking the same is
+        # answered from it, before any retraining.
+        sync_cases(examples.select_related("ticket"))
+    return count
 
 
 def approve(examples: QuerySet[TrainingExample], reviewer: AbstractBaseUser) -> int:
@@ -50,7 +62,9 @@ def edit_correction(
     example.review_state = state
     example.reviewer = reviewer
     example.reviewed_at = timezone.now()
-    example.save(update_fields=["correction", "review_state", "reviewer", "reviewed_at"])
+    with transaction.atomic():
+        example.save(update_fields=["correction", "review_state", "reviewer", "reviewed_at"])
+        sync_cases([example])
     return example
 
 

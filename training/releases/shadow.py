@@ -216,7 +216,7 @@ def _completion_loss(
 
 
 def _minilm_similarity(answers: list[str], references: list[str]) -> list[float]:
-    from ..pipeline.embeddings import pairwise_cosine
+    from assistant.embeddings import pairwise_cosine
 
     return pairwise_cosine(answers, references)
 

@@ -1,4 +1,5 @@
-"""Sentence embeddings from all-MiniLM-L6-v2 (mean pooling, L2-normalised) and cosine similarity."""
+"""Sentence embeddings from all-MiniLM-L6-v2 (mean pooling, L2-normalised) and cosine
+similarity: for the knowledge index, the shadow comparison and the evaluation."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ def embed(texts: list[str], model_path: str | Path | None = None, batch_size: in
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             rows.append(torch.nn.functional.normalize(pooled, p=2, dim=1))
     return torch.cat(rows) if rows else torch.empty(0, 384)
+
+
+def embed_array(texts: list[str], model_path: str | Path | None = None) -> Any:
+    """`embed` as a float32 numpy array (n x 384): what the knowledge index stores."""
+    import numpy as np
+
+    return embed(texts, model_path).numpy().astype(np.float32, copy=False)
 
 
 def pairwise_cosine(answers: list[str], references: list[str]) -> list[float]:

@@ -1,0 +1,70 @@
+"""Grounded prompts and answers: notes in the question's turn, sources on the answer."""
+
+import pytest
+
+from knowledge.grounding import Grounding, ground, with_notes
+from knowledge.search import Hit
+from tests.factories import ModelVersionFactory, UserFactory
+from tickets import answering, lifecycle
+from tickets.models import AnswerRequest, Message, Role
+
+from .helpers import case, published
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_notes_go_before_the_question_in_its_own_turn() -> None:
+    grounding = Grounding(
+        notes=[
+            Hit("article", 1, 0.8, "Install a .deb\nRun `sudo apt install ./x.deb`.", 1, "T", "t")
+        ]
+    )
+    conversation = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "how do I install a deb?"},
+    ]
+
+    grounded = with_notes(conversation, grounding)
+
+    assert grounded[:2] == conversation[:2]
+    last = grounded[-1]["content"]
+    assert "sudo apt install ./x.deb" in last and last.endswith("Question: how do I install a deb?")
+
+
+def test_without_notes_the_conversation_is_unchanged() -> None:
+    conversation = [{"role": "user", "content": "what is the meaning of life"}]
+    assert with_notes(conversation, Grounding()) == conversation
+
+
+def test_only_relevant_hits_become_notes_and_only_articles_become_sources() -> None:
+    published("See which process uses a port", "Run `sudo ss -ltnp | grep :8080`.", slug="port")
+    case("which app holds port 3000", "Run `sudo lsof -i :3000`.")
+
+    [near], [far] = ground(["what is using port 8080"]), ground(["bake a chocolate cake"])
+
+    assert near.notes and near.best >= near.notes[-1].score
+    assert near.sources == [{"title": "See which process uses a port", "slug": "port"}]
+    assert far.notes == [] and far.sources == []
+    assert far.features()["best_similarity"] < near.features()["best_similarity"]
+
+
+def test_an_answer_is_stored_with_its_sources_and_retrieval(settings) -> None:
+    settings.ASSISTANT_ENGINE = "tests.fake_engine.DeterministicEngine"
+    settings.ASSISTANT_ENABLED = True
+    published(
+        "Install a .deb file from the terminal", "Run `sudo apt install ./file.deb`.", slug="deb"
+    )
+    version = ModelVersionFactory(gate_threshold=0.0)
+    version.make_default()
+    ticket = lifecycle.open_ticket(
+        UserFactory(), "How can I install a .deb file from the terminal?"
+    )
+    request = AnswerRequest.objects.get(ticket=ticket)
+
+    answering.answer_request(request.pk, worker_id="test:1")
+
+    answer = Message.objects.get(ticket=ticket, role=Role.ASSISTANT)
+    assert answer.sources == [{"title": "Install a .deb file from the terminal", "slug": "deb"}]
+    assert answer.retrieval["best_similarity"] > 0.5
+    assert answer.retrieval["notes"][0]["kind"] == "article"

@@ -1,0 +1,62 @@
+"""Exact search with the real MiniLM: paraphrases find their article, changes are seen at once."""
+
+import pytest
+
+from knowledge.models import Article, ArticleStatus, IndexVersion
+from knowledge.search import current_matrix, search
+
+from .helpers import case, published
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def articles():
+    return [
+        published("Install a .deb file from the terminal", "Run `sudo apt install ./file.deb`."),
+        published("See which process uses a port", "Run `sudo ss -ltnp | grep :8080`."),
+        published(
+            "Wi-Fi stops after suspend", "Restart it: `sudo systemctl restart NetworkManager`."
+        ),
+    ]
+
+
+def test_a_question_in_other_words_finds_its_article(articles) -> None:
+    [hits] = search(["how do i know what program is listening on port 8080"], k=2)
+
+    assert hits[0].kind == "article" and hits[0].article_id == articles[1].pk
+    assert hits[0].score > hits[1].score
+    assert "ss -ltnp" in hits[0].text
+
+
+def test_a_solved_case_is_found_by_its_question(articles) -> None:
+    solved = case("printer shows offline on Ubuntu", "Run `sudo systemctl restart cups`.")
+
+    [hits] = search(["my printer says it is offline"], k=1)
+
+    assert (hits[0].kind, hits[0].ref_id) == ("case", solved.pk)
+    assert hits[0].text.startswith("Q: printer shows offline")
+
+
+def test_the_matrix_reloads_when_the_knowledge_changes(articles) -> None:
+    before = current_matrix()
+    published("Connect to the VPN", "Open Settings > Network > VPN and switch it on.", slug="vpn")
+
+    after = current_matrix()
+
+    assert after.version == IndexVersion.current() > before.version
+    assert len(after.ids) > len(before.ids)
+
+
+def test_an_unpublished_article_leaves_the_index(articles) -> None:
+    from knowledge.index import index_article
+
+    Article.objects.filter(pk=articles[0].pk).update(status=ArticleStatus.DRAFT)
+    index_article(articles[0].pk)
+
+    [hits] = search(["install a deb package"], k=3)
+    assert articles[0].pk not in {h.article_id for h in hits}
+
+
+def test_an_empty_index_finds_nothing() -> None:
+    assert search(["anything"], k=3) == [[]]
