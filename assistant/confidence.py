@@ -128,14 +128,6 @@ def scores_from_stats(stats: TokenStats) -> dict[str, float]:
     }
 
 
-def answer_confidence(logits: "torch.Tensor", chosen_ids: "torch.Tensor") -> AnswerConfidence:
-    """Scores of one answer: `logits` [steps, vocab], `chosen_ids` [steps], already cut to
-    the answer's own tokens (see `answer_length`)."""
-    chosen, top, entropy = step_stats(logits, chosen_ids)
-    stats = TokenStats(chosen.tolist(), top.tolist(), entropy.tolist())
-    return AnswerConfidence(token_probs=stats.chosen_probs, scores=scores_from_stats(stats))
-
-
 def answer_length(chosen_ids: Sequence[int], eos_ids: Collection[int]) -> int:
     """Generated tokens up to and including the first end-of-sequence token.
 

@@ -72,16 +72,6 @@ def load_base(base_model_path: str, quantization: str = "none") -> LoadedModel:
         return _models[key]
 
 
-def loaded_models() -> dict[tuple[str, str], LoadedModel]:
-    return dict(_models)
-
-
-def unload_all() -> None:
-    """Forget every loaded model (tests; a worker freeing memory)."""
-    with _models_lock:
-        _models.clear()
-
-
 def _load(base_model_path: str, quantization: str) -> LoadedModel:
     configure_threads()
     device = model_device()

@@ -20,9 +20,16 @@ ENTROPY_1 = 1.5 * math.log(2)
 ENTROPY_2 = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
 
 
+def _alone(logits: torch.Tensor, chosen_ids: torch.Tensor) -> confidence.AnswerConfidence:
+    """The scores of one answer from its [steps, vocab] logits, step by step as a batch row."""
+    chosen, top, entropy = confidence.step_stats(logits, chosen_ids)
+    stats = confidence.TokenStats(chosen.tolist(), top.tolist(), entropy.tolist())
+    return confidence.AnswerConfidence(stats.chosen_probs, confidence.scores_from_stats(stats))
+
+
 def _answer(chosen: list[int]) -> confidence.AnswerConfidence:
     logits = torch.tensor([STEP_1, STEP_2], dtype=torch.float32)
-    return confidence.answer_confidence(logits, torch.tensor(chosen))
+    return _alone(logits, torch.tensor(chosen))
 
 
 def test_it_gives_the_probability_of_each_chosen_token() -> None:
@@ -47,14 +54,14 @@ def test_it_computes_every_score_by_hand() -> None:
 
 def test_it_uses_softmax_so_shifting_all_logits_changes_nothing() -> None:
     logits = torch.tensor([STEP_1, STEP_2]) + 7.0
-    shifted = confidence.answer_confidence(logits, torch.tensor([1, 0]))
+    shifted = _alone(logits, torch.tensor([1, 0]))
 
     assert shifted.scores == pytest.approx(_answer([1, 0]).scores, rel=1e-6)
 
 
 def test_it_ranks_a_peaked_distribution_above_a_flat_one_on_every_score() -> None:
-    peaked = confidence.answer_confidence(torch.tensor([[10.0, 0.0, 0.0]]), torch.tensor([0]))
-    flat = confidence.answer_confidence(torch.tensor([[1.0, 0.9, 0.8]]), torch.tensor([0]))
+    peaked = _alone(torch.tensor([[10.0, 0.0, 0.0]]), torch.tensor([0]))
+    flat = _alone(torch.tensor([[1.0, 0.9, 0.8]]), torch.tensor([0]))
 
     for name in GATE_SCORES:
         assert peaked.scores[name] > flat.scores[name], name
@@ -127,7 +134,7 @@ def test_it_scores_a_batch_row_like_the_same_answer_alone() -> None:
 
     stacked = torch.stack(step_logits, dim=1)  # [batch, steps, vocab]
     for row, (result, length) in enumerate(zip(batched, lengths, strict=True)):
-        alone = confidence.answer_confidence(stacked[row, :length], generated[row, :length])
+        alone = _alone(stacked[row, :length], generated[row, :length])
         assert result.token_probs == pytest.approx(alone.token_probs, rel=1e-12)
         assert result.scores == pytest.approx(alone.scores, rel=1e-12)
 
