@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from . import views
+from . import help_views, views
 
 app_name = "tickets"
 
 urlpatterns = [
     path("", views.ticket_list, name="list"),
     path("tickets/new/", views.new_ticket, name="new"),
+    path("help/<slug:slug>/", help_views.article, name="article"),
     path("tickets/<int:pk>/", views.ticket_detail, name="detail"),
     path("tickets/<int:pk>/messages/", views.conversation, name="conversation"),
     path("tickets/<int:pk>/send/", views.post_message, name="post_message"),
