@@ -67,3 +67,5 @@ python manage.py migrate --noinput -v 0
 python manage.py collectstatic --noinput -v 0
 say "Preparing the default model (converted once, then reused)"
 python manage.py prepare_models
+say "Loading the starter knowledge base (unchanged articles are skipped)"
+python manage.py import_knowledge knowledge/starter --quiet >/dev/null

@@ -61,3 +61,17 @@ def test_an_end_user_cannot_make_drafts(client, user):
     client.force_login(user)
     client.post(reverse("admin:knowledge_article_from_reply", args=[reply.pk]))
     assert not Article.objects.exists()
+
+
+def test_the_ticket_page_offers_the_draft_button_on_agent_replies(client, agent):
+    from tests.factories import UserFactory
+    from tickets import lifecycle
+
+    ticket = lifecycle.open_ticket(UserFactory(), "Printer offline")
+    reply = lifecycle.agent_reply(ticket, agent, "Restart CUPS: `sudo systemctl restart cups`.")
+    client.force_login(agent)
+
+    page = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
+
+    assert reverse("admin:knowledge_article_from_reply", args=[reply.pk]) in page
+    assert page.count("Make an article draft") == 1
