@@ -81,7 +81,11 @@ def _point_celery_at(url: str) -> None:
 
 @pytest.fixture
 def start_worker(redis_url, transactional_db, tmp_path):
-    """Start real Celery workers against the test database and Redis; stopped after the test."""
+    """Start real Celery workers against the test database and Redis; stopped after the test.
+
+    `start_worker(**env)` serves the inference queue; `start_worker(queues="training,exports")`
+    the queues named. Keyword arguments override the worker's environment (tests.live.worker_env).
+    """
     import redis as redis_client
 
     from tests.live import WorkerProcess, worker_env
@@ -90,9 +94,11 @@ def start_worker(redis_url, transactional_db, tmp_path):
     redis_client.Redis.from_url(redis_url).flushdb()
     workers = []
 
-    def start(**env_overrides: str):
+    def start(queues: str | None = None, **env_overrides: str):
         worker = WorkerProcess(
-            tmp_path / f"worker{len(workers)}.log", worker_env(redis_url, **env_overrides)
+            tmp_path / f"worker{len(workers)}.log",
+            worker_env(redis_url, **env_overrides),
+            queues=queues,
         )
         workers.append(worker)
         return worker

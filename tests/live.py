@@ -84,9 +84,10 @@ def database_url_for_workers() -> str:
 
 
 class WorkerProcess:
-    """A real `celery worker` on the inference queue, in its own process group."""
+    """A real `celery worker`, in its own process group, on the inference queue unless told
+    other queues (comma-separated, as `celery worker -Q` takes them)."""
 
-    def __init__(self, log_path: Path, env: dict[str, str]) -> None:
+    def __init__(self, log_path: Path, env: dict[str, str], queues: str | None = None) -> None:
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
@@ -98,7 +99,7 @@ class WorkerProcess:
                 "helpdesk",
                 "worker",
                 "-Q",
-                settings.INFERENCE_QUEUE,
+                queues or settings.INFERENCE_QUEUE,
                 "--concurrency",
                 "1",
                 "--pool",

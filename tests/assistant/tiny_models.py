@@ -1,5 +1,7 @@
 """Tiny randomly initialised models for tests that need a real architecture, not its size."""
 
+from pathlib import Path
+
 
 def tiny_qwen2(vocab_size: int, tied: bool = False):
     """Qwen2 (biased q/k/v projections, grouped-query attention), 2 layers of width 32."""
@@ -19,3 +21,16 @@ def tiny_qwen2(vocab_size: int, tied: bool = False):
         tie_word_embeddings=tied,
     )
     return Qwen2ForCausalLM(config)
+
+
+def save_tiny_qwen2(folder: Path, tokenizer_path: Path) -> Path:
+    """A base folder of a random tiny Qwen2 with a real tokenizer (e.g. SmolLM2's, chat
+    template and all): it loads, trains and answers like a shipped model, in seconds."""
+    import torch
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path, local_files_only=True)
+    torch.manual_seed(0)
+    tiny_qwen2(len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
