@@ -270,6 +270,8 @@ SUBJECT_MAX_CHARS = 200
 # The dashboard counts an answered ticket as solved once its user has been quiet this long;
 # sooner, a silence may still be an abandoned ticket, so it stays open.
 AUTO_RESOLVE_QUIET_DAYS = env_int("AUTO_RESOLVE_QUIET_DAYS", 3, minimum=1)
+# Countries whose national phone formats redaction knows ("+" numbers are found anyway).
+REDACTION_PHONE_REGIONS = env_list("REDACTION_PHONE_REGIONS", ["US", "GB", "DE", "FR"])
 
 # Every task sets its own limits (tests/test_queues.py checks); these only bound a task
 # that forgot, and they are the short ones: such a task should be a sweep, not a job.
