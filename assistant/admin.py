@@ -34,7 +34,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if not version.evaluation:
             return "Not evaluated yet."
         text = json.dumps(version.evaluation, indent=2, sort_keys=True, ensure_ascii=False)
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+        return format_html('<pre class="pre-wrap">{}</pre>', text)
 
     @admin.action(description="Make the selected version the default", permissions=["change"])
     def make_default(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:

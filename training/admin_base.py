@@ -52,4 +52,4 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 def pretty_json(data: object) -> str:
     text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
-    return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+    return format_html('<pre class="pre-wrap">{}</pre>', text)
