@@ -132,14 +132,16 @@ def redact(
         text = _private_keys(text, report)
     if "://" in text:
         text = _urls(text, report)
-    text = _plugin_secrets(text, report)
+    # Redactions only take characters away from runs of token characters: a text without a
+    # run now has none for the entropy test at the end either.
+    has_token_run = _token_run(text) >= 0
+    text = _plugin_secrets(text, report, has_token_run)
     if "@" in text:
         text = _emails(text, report)
     text = _addresses(text, report)
-    encoded = text.encode()
-    if _digit_count(encoded) >= _PHONE_DIGITS_MIN:
+    if _digit_count(text.encode()) >= _PHONE_DIGITS_MIN:
         text = _numbers(text, report, phone_regions)
-    return _high_entropy(text, report)
+    return _high_entropy(text, report) if has_token_run else text
 
 
 # --- detect-secrets plugins ----------------------------------------------------------------
@@ -475,13 +477,21 @@ _TOKEN_RUN_MIN = 20
 _TOKEN_RUN = b"t" * _TOKEN_RUN_MIN
 
 
-def _plugin_secrets(text: str, report: RedactionReport) -> str:
+def _token_run(text: str) -> int:
+    """Where the first run of _TOKEN_RUN_MIN token characters starts in the UTF-8 bytes of
+    `text`, or -1."""
+    if len(text) < _TOKEN_RUN_MIN:
+        return -1
+    return text.encode().translate(_TOKEN_BYTES).find(_TOKEN_RUN)
+
+
+def _plugin_secrets(text: str, report: RedactionReport, has_token_run: bool) -> str:
     lowered = text.lower()
-    candidates: tuple[_Plugin, ...] = ()
-    if len(text) >= _TOKEN_RUN_MIN and text.encode().translate(_TOKEN_BYTES).find(_TOKEN_RUN) >= 0:
-        candidates = _TOKEN_PLUGINS
+    candidates = _TOKEN_PLUGINS if has_token_run else ()
     if any(map(lowered.__contains__, _OTHER_TRIGGERS)):
         candidates += _OTHER_PLUGINS
+    if not candidates:
+        return text
     plugins = _triggered(candidates, text, lowered)
     if not plugins:
         return text
@@ -720,12 +730,15 @@ _DIGITS_AS_ZERO = bytes.maketrans(_DIGITS, b"0" * len(_DIGITS))
 
 
 def _addresses(text: str, report: RedactionReport) -> str:
-    if (start := _mac_start(text)) >= 0:
+    colons, dots = text.count(":"), text.count(".")
+    if colons < 2 and dots < 2 and "-" not in text:
+        return text  # no MAC, IPv6 or IPv4 address can be in it
+    if (start := _mac_start(text, colons, dots)) >= 0:
         text = _replace_all(_MAC, text, start, MAC, report)
-    if text.count(":") >= 2 and (colon := _IPV6_COLON.search(text)) is not None:
+    if colons >= 2 and (colon := _IPV6_COLON.search(text)) is not None:
         text = _ipv6(text, max(0, colon.start() - _IPV6_GROUP_MAX), report)
     # An address's first dot has a digit on each side: "0.0" once digits are all "0".
-    if text.count(".") >= 3:
+    if dots >= 3:
         encoded = text.encode()
         if (dotted := encoded.translate(_DIGITS_AS_ZERO).find(b"0.0")) >= 0:
             # Byte and character positions agree only for ASCII text.
@@ -734,14 +747,14 @@ def _addresses(text: str, report: RedactionReport) -> str:
     return text
 
 
-def _mac_start(text: str) -> int:
+def _mac_start(text: str, colons: int, dots: int) -> int:
     """Where the first MAC address could start, or -1 where none can be."""
     starts = []
-    if text.count(":") >= 5:
+    if colons >= 5:
         starts.append(text.find(":") - 2)
     if text.count("-") >= 5:
         starts.append(text.find("-") - 2)
-    if text.count(".") >= 2 and (dotted := _DOTTED_HEX.search(text)) is not None:
+    if dots >= 2 and (dotted := _DOTTED_HEX.search(text)) is not None:
         starts.append(dotted.start() - 4)
     return max(0, min(starts)) if starts else -1
 
@@ -998,14 +1011,10 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 def _high_entropy(text: str, report: RedactionReport) -> str:
     """What is left that looks random to detect-secrets' entropy plugins, in any context:
     pasted tokens are rarely quoted, as the plugins' own line scan expects."""
-    if len(text) < _TOKEN_RUN_MIN:
-        return text
-    encoded = text.encode()
-    run = encoded.translate(_TOKEN_BYTES).find(_TOKEN_RUN)
-    if run < 0:
+    if (run := _token_run(text)) < 0:
         return text
     # Byte and character positions agree only for ASCII text.
-    start = run if len(encoded) == len(text) else 0
+    start = run if text.isascii() else 0
     return _replace_all(_LONG_TOKEN, text, start, SECRET, report, keep=_not_random)
 
 
