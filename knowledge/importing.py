@@ -15,6 +15,7 @@ from pathlib import Path
 from .articles import InvalidArticle, read_article_file, upsert_article
 from .index import index_article, index_cases
 from .models import CaseSource, SolvedCase
+from .signals import indexing_here
 
 CASE_BATCH = 256  # cases written and embedded together
 
@@ -41,7 +42,8 @@ def import_articles(folder: Path, report: ImportReport, tick: Tick = lambda n: N
         except (InvalidArticle, UnicodeDecodeError) as exc:
             report.skipped[f"{path.name}: {exc}"] += 1
             continue
-        article, changed = upsert_article(file, origin=f"import:{path.relative_to(folder)}")
+        with indexing_here():
+            article, changed = upsert_article(file, origin=f"import:{path.relative_to(folder)}")
         if changed:
             index_article(article.pk)  # here and now: the command is the worker
             report.articles += 1

@@ -15,6 +15,13 @@ from .models import IndexVersion, Passage, SolvedCase
 
 DIMENSIONS = 384  # all-MiniLM-L6-v2
 ARTICLE, CASE = 0, 1
+# Exact search reads every vector for each query: about 150 MB at 100k passages, 30-70 ms on
+# two shared cores (bench/retrieval.py), over the 20 ms a question may spend here. Past this
+# many rows an IVF index (FAISS, inner product) scans only the nearest lists instead.
+EXACT_LIMIT = 20_000
+IVF_PROBES = 24  # lists scanned per query (of 4 * sqrt(rows)): see bench/retrieval.py
+IVF_TRAIN_ROWS_PER_LIST = 39  # k-means sample: what FAISS asks for (it warns below), no more
+IVF_TRAIN_ITERATIONS = 10
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class _Matrix:
     vectors: Any  # float32 (n, 384), unit rows
     kinds: Any  # int8 (n,): ARTICLE or CASE
     ids: Any  # int64 (n,)
+    index: Any = None  # a FAISS IVF index over `vectors` past EXACT_LIMIT rows, else None
 
 
 _loaded: _Matrix | None = None
@@ -52,20 +60,35 @@ def search(queries: list[str], k: int = 3) -> list[list[Hit]]:
 
 
 def search_vectors(query_vectors: Any, k: int, matrix: _Matrix | None = None) -> list[list[Hit]]:
+    return _with_texts(rank(query_vectors, k, matrix or current_matrix()))
+
+
+def rank(query_vectors: Any, k: int, matrix: _Matrix) -> list[list[tuple[int, int, float]]]:
+    """(kind, id, score) of the `k` best rows for each query: one matrix product, then a
+    partial sort of each row (argpartition: no full sort of a million scores)."""
     import numpy as np
 
-    matrix = matrix or current_matrix()
     k = min(k, len(matrix.ids))
     if k == 0:
         return [[] for _ in query_vectors]
+    if matrix.index is not None:
+        scores, rows = matrix.index.search(np.ascontiguousarray(query_vectors), k)
+        # FAISS pads a short result with -1.
+        return [
+            [
+                (int(matrix.kinds[j]), int(matrix.ids[j]), float(score))
+                for j, score in zip(found, found_scores, strict=True)
+                if j >= 0
+            ]
+            for found, found_scores in zip(rows, scores, strict=True)
+        ]
     scores = query_vectors @ matrix.vectors.T
     best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     ranked = [row[np.argsort(-scores[i, row])] for i, row in enumerate(best)]
-    found = [
+    return [
         [(int(matrix.kinds[j]), int(matrix.ids[j]), float(scores[i, j])) for j in row]
         for i, row in enumerate(ranked)
     ]
-    return _with_texts(found)
 
 
 def current_matrix() -> _Matrix:
@@ -89,7 +112,30 @@ def _load(version: int) -> _Matrix:
         vectors[i] = np.frombuffer(vector, dtype=np.float32)
     kinds = np.array([kind for kind, _, _ in rows], dtype=np.int8)
     ids = np.array([pk for _, pk, _ in rows], dtype=np.int64)
-    return _Matrix(version=version, vectors=vectors, kinds=kinds, ids=ids)
+    return with_index(_Matrix(version=version, vectors=vectors, kinds=kinds, ids=ids))
+
+
+def with_index(matrix: _Matrix, exact_limit: int = EXACT_LIMIT) -> _Matrix:
+    """The matrix with an IVF index when it is too large to scan for every question."""
+    if len(matrix.ids) <= exact_limit:
+        return matrix
+    import faiss
+    import numpy as np
+
+    rows = len(matrix.ids)
+    lists = max(1, int(4 * rows**0.5))
+    index = faiss.IndexIVFFlat(
+        faiss.IndexFlatIP(DIMENSIONS), DIMENSIONS, lists, faiss.METRIC_INNER_PRODUCT
+    )
+    index.cp.niter = IVF_TRAIN_ITERATIONS
+    sample = np.random.default_rng(0).choice(
+        rows, min(rows, lists * IVF_TRAIN_ROWS_PER_LIST), replace=False
+    )
+    index.train(matrix.vectors[np.sort(sample)])
+    index.add(matrix.vectors)
+    index.nprobe = IVF_PROBES
+    matrix.index = index
+    return matrix
 
 
 def _with_texts(found: list[list[tuple[int, int, float]]]) -> list[list[Hit]]:

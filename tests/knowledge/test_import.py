@@ -71,3 +71,25 @@ def test_a_missing_path_is_a_clear_error(tmp_path):
 
     with pytest.raises(CommandError, match="Not found"):
         call_command("import_knowledge", str(tmp_path / "nope"))
+
+
+def test_importing_indexes_here_and_sends_no_task(tmp_path, capsys, monkeypatch):
+    sent = []
+    monkeypatch.setattr("knowledge.tasks._send", lambda task, arg: sent.append(arg))
+    (tmp_path / "a.md").write_text(ARTICLE)
+
+    _run(tmp_path, capsys=capsys)
+
+    assert sent == [] and Article.objects.get().passages.count() == 1
+
+
+def test_saving_an_article_elsewhere_sends_its_index_task(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr("knowledge.tasks._send", lambda task, arg: sent.append((task.name, arg)))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        article = Article.objects.create(title="T", slug="t", body="b")
+
+    assert sent == [("knowledge.tasks.index_article", article.pk)]

@@ -60,3 +60,26 @@ def test_an_unpublished_article_leaves_the_index(articles) -> None:
 
 def test_an_empty_index_finds_nothing() -> None:
     assert search(["anything"], k=3) == [[]]
+
+
+def test_past_the_exact_limit_the_ivf_index_finds_what_exact_search_finds() -> None:
+    import numpy as np
+
+    from knowledge.search import ARTICLE, _Matrix, rank, with_index
+
+    rng = np.random.default_rng(1)
+    topics = rng.standard_normal((40, 384)).astype(np.float32)
+    vectors = topics[rng.integers(0, 40, 4000)] + 0.05 * rng.standard_normal((4000, 384))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    matrix = _Matrix(1, vectors, np.full(4000, ARTICLE, dtype=np.int8), np.arange(4000))
+    queries = vectors[:20]
+
+    exact = rank(queries, 1, matrix)
+    indexed = with_index(_Matrix(1, vectors, matrix.kinds, matrix.ids), exact_limit=100)
+
+    assert indexed.index is not None and matrix.index is None
+
+    def ids(found):
+        return [[(kind, pk) for kind, pk, _ in row] for row in found]
+
+    assert ids(rank(queries, 1, indexed)) == ids(exact) == [[(ARTICLE, i)] for i in range(20)]
