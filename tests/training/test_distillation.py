@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from training.pipeline.distillation import DistillConfig, Question, distill, done_ids, iter_rows
+from training.pipeline.distillation import DistillConfig, Question, distill, done_ids
+
+
+def iter_rows(out_path):
+    """The distiller's output rows (a test's reading of the JSONL file)."""
+    with open(out_path, encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
 
 SMOLLM2 = Path(__file__).resolve().parents[2] / "var" / "models" / "SmolLM2-135M-Instruct"
 

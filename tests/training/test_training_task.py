@@ -10,7 +10,7 @@ from tests.factories import ModelVersionFactory
 from training.models import Dataset, TrainingRun
 from training.pipeline import finetune
 from training.pipeline.finetune import TrainingResult
-from training.pipeline.tasks import run_training, start_run
+from training.pipeline.tasks import run_training
 
 
 def fake_train(seen: list) -> object:
@@ -129,18 +129,6 @@ def test_it_marks_the_run_failed_with_the_error(monkeypatch: pytest.MonkeyPatch)
     run.refresh_from_db()
     assert run.status == JobStatus.FAILED and "FileNotFoundError: t.jsonl" in run.error
     assert run.produced_version is None
-
-
-@pytest.mark.django_db
-def test_it_enqueues_a_started_run_after_commit(
-    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks
-) -> None:
-    enqueued = []
-    monkeypatch.setattr(run_training, "apply_async", lambda args, **kw: enqueued.extend(args))
-    with django_capture_on_commit_callbacks(execute=True):
-        run = start_run({"train_path": "t", "validation_path": "v"}, ModelVersionFactory())
-        assert enqueued == []
-    assert enqueued == [run.pk] and run.status == JobStatus.PENDING
 
 
 def _dataset(tmp_path: Path, name: str, split: str) -> Dataset:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -229,10 +229,3 @@ def _row(
         "truncated": truncated,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-
-
-def iter_rows(out_path: str | Path) -> Iterator[dict[str, Any]]:
-    with open(out_path, encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
