@@ -72,3 +72,28 @@ def test_every_audit_row_of_a_ticket_life_has_a_known_kind(user, agent):
         EventKind.STATUS,
         EventKind.CLOSED,
     }
+
+
+@pytest.mark.django_db
+def test_a_message_on_a_ticket_people_hold_gets_a_draft_only_the_agent_sees(settings, agent):
+    from tests.factories import ModelVersionFactory, UserFactory
+    from tickets import answering
+    from tickets.models import AnswerRequest, Message, Role, Status
+
+    settings.ASSISTANT_ENGINE = "tests.fake_engine.DeterministicEngine"
+    settings.ASSISTANT_ENABLED = True
+    ModelVersionFactory(gate_threshold=0.0).make_default()
+    requester = UserFactory()
+    ticket = lifecycle.open_ticket(requester, "[fail] vpn down")
+    answering.answer_request(AnswerRequest.objects.get(ticket=ticket).pk, worker_id="t:1")
+    ticket.refresh_from_db()
+    lifecycle.agent_reply(ticket, agent, "Which VPN client do you use?")
+
+    lifecycle.post_user_message(ticket, requester, "The Cisco one")
+    request = AnswerRequest.objects.filter(ticket=ticket).latest("pk")
+    answering.answer_request(request.pk, worker_id="t:1")
+
+    ticket.refresh_from_db()
+    draft = Message.objects.filter(ticket=ticket, role=Role.ASSISTANT).latest("pk")
+    assert ticket.status in (Status.ASSIGNED, Status.ESCALATED)
+    assert not draft.visible_to_user and "Cisco" in draft.body

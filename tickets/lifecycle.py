@@ -74,6 +74,10 @@ HANDOFF_MESSAGES: dict[str, str] = {
         "An answer did not arrive in time, so your ticket is now with our support team. "
         "They will reply here shortly."
     ),
+    EscalationReason.NOT_HELPFUL: (
+        "Sorry that did not help: your ticket is now with our support team. A person will "
+        "reply here shortly."
+    ),
 }
 
 
@@ -188,11 +192,14 @@ def post_user_message(ticket: Ticket, author: AbstractBaseUser, body: str) -> Me
 
 
 def _route_user_message(ticket: Ticket, question: Message) -> None:
-    """Humans keep a ticket they have; otherwise the assistant answers, if there is one."""
+    """Humans keep a ticket they have (the assistant drafts a reply for them); otherwise the
+    assistant answers, if there is one."""
     if ticket.status in (Status.ESCALATED, Status.ASSIGNED):
+        _request_draft(ticket, question)
         return
     if ticket.status == Status.REOPENED and ticket.assigned_to_id is not None:
         _transition(ticket, Status.ASSIGNED, note="reopened with its agent")
+        _request_draft(ticket, question)
         return
     version = _version_for(ticket)
     if version is None:
@@ -205,15 +212,29 @@ def _route_user_message(ticket: Ticket, question: Message) -> None:
     transaction.on_commit(lambda: enqueue.enqueue_answer(request.pk))
 
 
-def request_human(ticket: Ticket, user: AbstractBaseUser) -> Ticket:
-    """The user's "ask for a human" button."""
+def _request_draft(ticket: Ticket, question: Message) -> None:
+    """A grounded answer for the agent who holds the ticket, never shown to the user: the
+    answer job stores it as a hidden draft, since the ticket is not awaiting the assistant."""
+    version = _version_for(ticket)
+    if version is None:
+        return
+    request = AnswerRequest.objects.create(ticket=ticket, question=question, model_version=version)
+    transaction.on_commit(lambda: enqueue.enqueue_answer(request.pk))
+
+
+def request_human(
+    ticket: Ticket,
+    user: AbstractBaseUser,
+    reason: EscalationReason = EscalationReason.USER_REQUEST,
+) -> Ticket:
+    """The user's "ask for a human" button, or "get a person" after a thumbs-down."""
     with transaction.atomic():
         ticket = lock(ticket)
         if ticket.status in (Status.ESCALATED, Status.ASSIGNED):
             return ticket
         if ticket.status == Status.RESOLVED:
             _transition(ticket, Status.REOPENED, actor=user, resolved_at=None)
-        return escalate(ticket, EscalationReason.USER_REQUEST, actor=user)
+        return escalate(ticket, reason, actor=user)
 
 
 def mark_solved(ticket: Ticket, user: AbstractBaseUser) -> Ticket:

@@ -37,6 +37,7 @@ class EscalationReason(models.TextChoices):
     MODEL_ERROR = "model_error", "Model failed"
     TIMEOUT = "timeout", "Model too slow"
     USER_REQUEST = "user_request", "User asked for a human"
+    NOT_HELPFUL = "not_helpful", "User said it did not help"
     STALE = "stale", "Answer never arrived"
 
 

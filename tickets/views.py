@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseStopPolling, push_url, reswap, retarget
 
 from . import lifecycle
 from .forms import MessageForm, ModelSwitchForm, NewTicketForm, RatingForm
-from .models import AnswerStatus, Message, MessageRating, Role, Status, Ticket
+from .models import AnswerStatus, EscalationReason, Message, MessageRating, Role, Status, Ticket
 from .signals import message_rated
 
 TICKETS_PER_PAGE = 20
@@ -27,7 +27,7 @@ POLL_WHILE_HUMANS = "every 5s"
 RATED_ROLES = (Role.ASSISTANT, Role.AGENT)
 CLOSED_MESSAGE = "This ticket is closed, so it takes no new messages. Please open a new ticket."
 # The portal's templates compare statuses and roles with these, never with spelled-out values.
-TEMPLATE_ENUMS = {"Status": Status, "Role": Role}
+TEMPLATE_ENUMS = {"Status": Status, "Role": Role, "EscalationReason": EscalationReason}
 # The chat page; its partials are the htmx swaps of the chat.
 CHAT = "tickets/detail.html"
 
@@ -286,8 +286,11 @@ def _after_action(request: HttpRequest, ticket: Ticket) -> HttpResponse:
 @login_required
 def ask_for_human(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _own_ticket(request, pk)
+    # After a thumbs-down the chat asks "Get a person?": the reason says the answer failed.
+    not_helpful = request.POST.get("because") == EscalationReason.NOT_HELPFUL
+    reason = EscalationReason.NOT_HELPFUL if not_helpful else EscalationReason.USER_REQUEST
     try:
-        lifecycle.request_human(ticket, request.user)
+        lifecycle.request_human(ticket, request.user, reason)
     except lifecycle.IllegalTransition:
         messages.error(request, "This ticket can no longer be handed to a person.")
     return _after_action(request, ticket)
