@@ -29,7 +29,7 @@ def victim_ticket(agent) -> Ticket:
 
 
 def _url(pattern: URLPattern, ticket_id: int, message_id: int) -> str:
-    kwargs = {"pk": ticket_id, "message_id": message_id}
+    kwargs = {"pk": ticket_id, "message_id": message_id, "slug": "any-article"}
     wanted = {name: kwargs[name] for name in pattern.pattern.converters}
     return reverse(f"tickets:{pattern.name}", kwargs=wanted)
 
