@@ -17,17 +17,33 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "stage",
         "enabled",
         "is_default",
+        "gate_kind",
         "gate_score",
         "gate_threshold",
         "adapter_path",
     ]
-    list_filter = ["stage", "enabled", "is_default", "gate_score"]
+    list_filter = ["stage", "enabled", "is_default", "gate_kind", "gate_score"]
     search_fields = ["name", "notes"]
-    # Evaluations are written by the evaluation job; editing them by hand would fake a report.
-    exclude = ["evaluation"]
-    readonly_fields = ["is_default", "evaluation_report", "created_at", "updated_at"]
+    # Evaluations are written by the evaluation job, trained gates by the gate fit; editing
+    # them by hand would fake a report.
+    exclude = ["evaluation", "gate_metrics"]
+    readonly_fields = [
+        "is_default",
+        "gate_model_path",
+        "gate_report",
+        "evaluation_report",
+        "created_at",
+        "updated_at",
+    ]
     autocomplete_fields = ["parent"]
     actions = ["make_default"]
+
+    @admin.display(description="Trained gate")
+    def gate_report(self, version: ModelVersion) -> str:
+        if not version.gate_metrics:
+            return "No trained gate yet (fit_gate, or a gate fit job)."
+        text = json.dumps(version.gate_metrics, indent=2, sort_keys=True, ensure_ascii=False)
+        return format_html('<pre class="pre-wrap">{}</pre>', text)
 
     @admin.display(description="Evaluation")
     def evaluation_report(self, version: ModelVersion) -> str:

@@ -1,9 +1,11 @@
 """The registry of model versions: which base model, adapter and gate answer tickets."""
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 
 from .confidence import GATE_SCORES, ScoreName
+from .gate import GateKind
 
 
 class Quantization(models.TextChoices):
@@ -59,7 +61,20 @@ class ModelVersion(models.Model):
         choices=[(name.value, name.label) for name in GATE_SCORES],
         default=ScoreName.MEAN_TOP.value,
     )
-    gate_threshold = models.FloatField(default=0.75)
+    gate_threshold = models.FloatField(
+        default=0.75, help_text="The raw score's threshold (a trained gate has its own)."
+    )
+    gate_kind = models.CharField(
+        max_length=10,
+        choices=[(kind.value, kind.label) for kind in GateKind],
+        default=GateKind.SCORE.value,
+    )
+    # Written by the gate fit (fit_gate, or the job in the admin), never by hand: the file
+    # holds the classifier and its threshold, the metrics say what it was fitted on.
+    gate_model_path = models.CharField(
+        max_length=500, blank=True, help_text="The trained gate's file (gate.json)."
+    )
+    gate_metrics = models.JSONField(default=dict, blank=True)
     queue = models.CharField(
         max_length=100,
         blank=True,
@@ -96,6 +111,16 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.gate_kind == GateKind.TRAINED and not self.gate_model_path:
+            raise ValidationError(
+                {"gate_kind": "This version has no trained gate yet: fit one (fit_gate) first."}
+            )
+
+    @property
+    def has_trained_gate(self) -> bool:
+        return self.gate_kind == GateKind.TRAINED
 
     @property
     def max_new_tokens(self) -> int:

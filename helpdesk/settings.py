@@ -222,6 +222,7 @@ CELERY_TASK_ROUTES = {
     "jobs.tasks.sweep_stale_jobs": {"queue": DEFAULT_QUEUE},
     "training.pipeline.tasks.run_training": {"queue": TRAINING_QUEUE},
     "training.pipeline.tasks.run_evaluation": {"queue": EVALUATION_QUEUE},
+    "training.pipeline.tasks.run_gate_fit": {"queue": EVALUATION_QUEUE},
     "training.releases.tasks.run_shadow_comparison": {"queue": EVALUATION_QUEUE},
     "training.releases.tasks.run_retraining": {"queue": TRAINING_QUEUE},
     "training.releases.tasks.scheduled_retrain": {"queue": DEFAULT_QUEUE},

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from assistant.confidence import gate_score
 from assistant.engine import Generation
+from assistant.gate import agreements, decide
 from assistant.models import ModelVersion
 from assistant.registry import get_engine, spec_for
 from knowledge.grounding import Grounding, ground, with_notes
@@ -164,8 +164,23 @@ def answer_request(request_id: int, worker_id: str | None = None) -> int:
         log.exception("Generation failed for %d request(s)", len(batch))
         _fail(batch, worker_id, EscalationReason.MODEL_ERROR, repr(exc))
         return 0
+    agreement = answer_agreements(generations, groundings)
     elapsed = time.monotonic() - started
-    return store_batch(batch, version, generations, worker_id, elapsed, groundings)
+    return store_batch(batch, version, generations, worker_id, elapsed, groundings, agreement)
+
+
+def answer_agreements(
+    generations: list[Generation], groundings: list[Grounding]
+) -> list[float | None]:
+    """How far each answer says what its best passage or case says: the gate's evidence,
+    kept with every answer (trained gate or not) so a gate can be fitted on the desk later."""
+    try:
+        return list(agreements([g.text for g in generations], [g.best_text for g in groundings]))
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:  # a missing feature reads as no agreement; the answer still counts
+        log.exception("Could not embed the answers; agreement unknown")
+        return [None] * len(generations)
 
 
 def store_batch(
@@ -175,6 +190,7 @@ def store_batch(
     worker_id: str,
     batch_seconds: float,
     groundings: list[Grounding] | None = None,
+    agreement: list[float | None] | None = None,
 ) -> int:
     """Store a batch's answers in one transaction: one commit for the batch, not one per
     answer. An answer that cannot be stored (say, text the database refuses) rolls back to
@@ -182,10 +198,20 @@ def store_batch(
     stored = 0
     with transaction.atomic():
         groundings = groundings or [Grounding() for _ in batch]
-        for request, generation, grounding in zip(batch, generations, groundings, strict=True):
+        agreement = agreement or [None] * len(batch)
+        for request, generation, grounding, agrees in zip(
+            batch, generations, groundings, agreement, strict=True
+        ):
             try:
                 stored += store_answer(
-                    request, version, generation, worker_id, batch_seconds, len(batch), grounding
+                    request,
+                    version,
+                    generation,
+                    worker_id,
+                    batch_seconds,
+                    len(batch),
+                    grounding,
+                    agrees,
                 )
             except Exception as exc:  # whatever it was, this ticket must reach a person
                 log.exception("Could not store the answer to request %d", request.pk)
@@ -206,11 +232,19 @@ def store_answer(
     batch_seconds: float,
     batch_size: int,
     grounding: Grounding | None = None,
+    agreement: float | None = None,
 ) -> int:
     """Save the answer and act on the gate; does nothing if this worker lost the claim."""
     grounding = grounding or Grounding()
-    confidence = gate_score(generation.scores, version.gate_score)
-    passed = confidence >= version.gate_threshold
+    retrieval = {**grounding.features(), "agreement": agreement}
+    decision = decide(
+        version,
+        retrieval=retrieval,
+        scores=generation.scores,
+        token_count=generation.token_count,
+        text=generation.text,
+    )
+    confidence, passed = decision.confidence, decision.passed
     with transaction.atomic():
         finished = AnswerRequest.objects.filter(
             pk=request.pk, status=AnswerStatus.RUNNING, claimed_by=worker_id
@@ -231,7 +265,7 @@ def store_answer(
             passed_gate=passed,
             token_count=generation.token_count,
             sources=grounding.sources,
-            retrieval=grounding.features(),
+            retrieval=retrieval,
             timings={
                 **generation.timings,
                 "batch_s": round(batch_seconds, 4),

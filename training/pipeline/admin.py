@@ -1,4 +1,5 @@
-"""Admin for the pipeline: registered datasets, training runs and evaluations (jobs)."""
+"""Admin for the pipeline: registered datasets, training runs, evaluations and gate fits
+(jobs)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from assistant.models import ModelVersion
 from jobs.admin import JOB_FIELDS, JobAdminMixin
 
 from ..admin_base import ReadOnlyAdmin
-from .models import Dataset, DatasetSplit, EvaluationRun, TrainingRun
-from .tasks import run_evaluation, run_training
+from .models import Dataset, DatasetSplit, EvaluationRun, GateFit, TrainingRun
+from .tasks import run_evaluation, run_gate_fit, run_training
 
-PLOT_NAMES = ("reliability.png", "loss_curve.png")  # the only files the report view serves
+# The only files the report view serves.
+PLOT_NAMES = ("reliability.png", "risk_coverage.png", "loss_curve.png")
 
 
 def _datasets(*splits: str) -> Any:
@@ -265,6 +267,55 @@ class EvaluationRunAdmin(JobAdminMixin, admin.ModelAdmin):
             json.dumps(evaluation.summary, indent=2),
             url,
         )
+
+
+class StartGateFitForm(forms.ModelForm):
+    class Meta:
+        model = GateFit
+        fields = ["version", "dataset", "limit", "desk_outcomes", "target_accuracy", "confidence"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = _datasets(
+            DatasetSplit.TEST, DatasetSplit.VALIDATION, DatasetSplit.ALL
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("dataset") and not cleaned.get("desk_outcomes"):
+            raise forms.ValidationError("Choose a dataset, the desk's outcomes, or both.")
+        return cleaned
+
+
+@admin.register(GateFit)
+class GateFitAdmin(JobAdminMixin, admin.ModelAdmin):
+    job_task = run_gate_fit
+    list_display = ["id", "status", "progress_percent", "version", "dataset", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["version", "dataset"]
+    readonly_fields = [
+        *JOB_FIELDS,
+        *StartGateFitForm.Meta.fields,
+        "gate_path",
+        "metrics_pretty",
+    ]
+
+    def get_form(self, request: HttpRequest, obj: GateFit | None = None, **kwargs: Any) -> Any:
+        if obj is None:  # the add page only, as for evaluations
+            kwargs["form"] = StartGateFitForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: GateFit | None = None) -> list[str]:
+        return StartGateFitForm.Meta.fields if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: GateFit | None = None) -> list[str]:
+        return self.readonly_fields if obj is not None else []
+
+    @admin.display(description="metrics")
+    def metrics_pretty(self, fit: GateFit) -> str:
+        if not fit.metrics:
+            return "-"
+        return format_html("<pre>{}</pre>", json.dumps(fit.metrics, indent=2))
 
 
 def _evaluated_version(

@@ -1,6 +1,8 @@
-"""The pipeline's records: registered datasets, training runs and evaluation runs (jobs)."""
+"""The pipeline's records: registered datasets, training runs, evaluation runs and gate
+fits (jobs)."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from jobs.models import Job
@@ -97,3 +99,46 @@ class EvaluationRun(Job):
 
     def __str__(self) -> str:
         return f"evaluation {self.pk} of {self.version_id} ({self.status})"
+
+
+class GateFit(Job):
+    """A version's gate fitted on labelled answers (training/pipeline/gate.py): the gate file
+    lands beside the version, which is gated by it when a threshold met the target."""
+
+    time_limit_kind = "evaluation"
+
+    version = models.ForeignKey(
+        "assistant.ModelVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    dataset = models.ForeignKey(
+        Dataset,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Labelled chat JSONL the version answers (one it did not train on); blank "
+        "to learn from the desk's outcomes only.",
+    )
+    limit = models.PositiveIntegerField(
+        default=500, help_text="Rows of the dataset answered (0 = all)."
+    )
+    desk_outcomes = models.BooleanField(
+        default=True,
+        help_text="Also learn from the version's answers on the desk: ratings, agents' "
+        "corrections of its drafts, tickets resolved without reopening.",
+    )
+    target_accuracy = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of the answers shown that must be right.",
+    )
+    confidence = models.FloatField(
+        default=0.95,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.999)],
+        help_text="Confidence that the target accuracy holds (one-sided lower bound).",
+    )
+    metrics = models.JSONField(default=dict, blank=True)
+    gate_path = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"gate fit {self.pk} of {self.version_id} ({self.status})"

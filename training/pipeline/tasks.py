@@ -1,5 +1,5 @@
-"""The pipeline's jobs: a training run on the training queue, an evaluation on the
-evaluation queue. Each records its outcome on its own row through jobs.runner."""
+"""The pipeline's jobs: a training run on the training queue, an evaluation and a gate fit
+on the evaluation queue. Each records its outcome on its own row through jobs.runner."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.db import transaction
 
 from jobs.runner import Progress, enqueue, finite, run_job
 
-from .models import EvaluationRun, TrainingRun
+from .models import EvaluationRun, GateFit, TrainingRun
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +97,18 @@ def evaluate_run(evaluation: EvaluationRun, progress: Progress) -> dict[str, Any
         evaluation.version, Path(evaluation.dataset.path), limit=evaluation.limit
     )
     return {"summary": finite(summary_of(report))}
+
+
+@shared_task(
+    name="training.pipeline.tasks.run_gate_fit", acks_late=True, **job_limits("evaluation")
+)
+def run_gate_fit(fit_id: int) -> None:
+    """Label, fit and calibrate the version's gate; gate the version with it (see
+    training/pipeline/gate.py). Safe to deliver twice, as every job."""
+    run_job(GateFit, fit_id, fit_gate_run)
+
+
+def fit_gate_run(fit: GateFit, progress: Progress) -> dict[str, Any]:
+    from .gate import fit_run
+
+    return fit_run(fit, progress)
