@@ -1,17 +1,22 @@
-"""Managers' admin for model versions: what answers, behind which gate, and how it scored."""
+"""Managers' admin for model versions: what answers, behind which gate, and how it scored.
+
+Which version is the default is not switched here: that is a promotion (training/), which
+registers this admin again with its "make default" action (training/releases/version_admin.py).
+"""
 
 import json
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
+
+from access.matrix import MatrixPermissions
 
 from .models import ModelVersion
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(MatrixPermissions, admin.ModelAdmin):
     list_display = [
         "name",
         "stage",
@@ -36,7 +41,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     autocomplete_fields = ["parent"]
-    actions = ["make_default"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ModelVersion | None = None) -> list:
+        # Taking the default out of the switcher ends it as the default: outside a
+        # promotion, that is for superusers only.
+        if obj is not None and obj.is_default and not request.user.is_superuser:
+            return [*self.readonly_fields, "enabled"]
+        return self.readonly_fields
 
     @admin.display(description="Trained gate")
     def gate_report(self, version: ModelVersion) -> str:
@@ -51,12 +62,3 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return "Not evaluated yet."
         text = json.dumps(version.evaluation, indent=2, sort_keys=True, ensure_ascii=False)
         return format_html('<pre class="pre-wrap">{}</pre>', text)
-
-    @admin.action(description="Make the selected version the default", permissions=["change"])
-    def make_default(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        if queryset.count() != 1:
-            self.message_user(request, "Choose exactly one version.", messages.ERROR)
-            return
-        version = queryset.get()
-        version.make_default()
-        self.message_user(request, f"{version.name} now answers new tickets by default.")

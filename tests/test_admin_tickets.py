@@ -343,3 +343,52 @@ def test_it_lets_managers_see_every_ticket_and_mark_agents_away(client, manager,
 
     assert "Any ticket at all" in html
     assert AgentProfile.objects.get(user=agent).available is False
+
+
+def test_it_keeps_an_agents_profile_theirs_when_they_post_another_user(agent_client, agent, user):
+    profile = agent.agent_profile
+    url = reverse("admin:tickets_agentprofile_change", args=[profile.pk])
+
+    agent_client.post(url, {"user": user.pk, "available": "on"})
+
+    profile.refresh_from_db()
+    assert profile.user == agent
+    assert not AgentProfile.objects.filter(user=user).exists()
+
+
+def test_it_shows_agents_their_profile_without_the_list_of_accounts(agent_client, agent, user):
+    url = reverse("admin:tickets_agentprofile_change", args=[agent.agent_profile.pk])
+
+    html = agent_client.get(url).content.decode()
+
+    assert agent.username in html
+    assert user.username not in html
+    assert '<select name="user"' not in html
+
+
+def test_it_keeps_agents_off_a_colleagues_profile(agent_client):
+    colleague = AgentFactory(username="colleague")
+    profile = colleague.agent_profile
+
+    page = agent_client.get(reverse("admin:tickets_agentprofile_change", args=[profile.pk]))
+    agent_client.post(
+        reverse("admin:tickets_agentprofile_changelist"),
+        {"action": "mark_away", "_selected_action": [profile.pk]},
+    )
+
+    assert page.status_code in (302, 404)
+    assert AgentProfile.objects.get(pk=profile.pk).available is True
+
+
+def test_it_offers_managers_only_staff_agents_without_a_profile_for_a_new_one(
+    client, manager, agent, user
+):
+    newcomer = AgentFactory(username="newcomer")
+    newcomer.agent_profile.delete()
+    client.force_login(manager)
+
+    html = client.get(reverse("admin:tickets_agentprofile_add")).content.decode()
+
+    assert "newcomer" in html
+    assert user.username not in html
+    assert f'value="{agent.pk}"' not in html

@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("assistant", "knowledge", "tickets", "training", "helpdesk", "jobs")
+PACKAGES = ("access", "assistant", "knowledge", "tickets", "training", "helpdesk", "jobs")
 
 
 def _modules() -> dict[str, Path]:
@@ -95,3 +95,14 @@ def test_enqueueing_an_answer_needs_neither_the_lifecycle_nor_the_answer_job() -
     imported = imports_of("tickets.enqueue")
 
     assert not imported & {"tickets.lifecycle", "tickets.answering", "tickets.tasks"}
+
+
+def test_the_access_rules_sit_below_every_app() -> None:
+    # Every admin applies the matrix, assistant's included: access may import no app.
+    for module in (m for m in MODULES if m.split(".")[0] == "access"):
+        assert {i.split(".")[0] for i in imports_of(module)} <= {"access"}, module
+
+
+def test_the_model_side_never_imports_the_training_side() -> None:
+    for module in (m for m in MODULES if m.split(".")[0] == "assistant"):
+        assert not {i for i in imports_of(module) if i.startswith("training")}, module

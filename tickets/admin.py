@@ -1,6 +1,7 @@
 """The agents' workspace in the Django admin: the ticket queue, the conversation, replies."""
 
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,13 +9,15 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, ForeignKey, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+
+from access.matrix import AGENTS, MANAGERS, MatrixPermissions
 
 from . import lifecycle
 from .forms import AgentReplyForm
@@ -68,7 +71,7 @@ def _reply_session_key(ticket_id: int) -> str:
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(MatrixPermissions, admin.ModelAdmin):
     list_display = (
         "id",
         "subject",
@@ -322,8 +325,21 @@ class TicketAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
 
 
+def _agents_without_a_profile() -> QuerySet:
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            is_staff=True,
+            groups__name__in=[AGENTS, MANAGERS],
+            agent_profile__isnull=True,
+        )
+        .distinct()
+    )
+
+
 @admin.register(AgentProfile)
-class AgentProfileAdmin(admin.ModelAdmin):
+class AgentProfileAdmin(MatrixPermissions, admin.ModelAdmin):
     list_display = ("user", "available", "open_tickets", "last_assigned_at")
     list_filter = ("available",)
     list_select_related = ("user",)
@@ -333,7 +349,8 @@ class AgentProfileAdmin(admin.ModelAdmin):
     actions = ("mark_available", "mark_away")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AgentProfile]:
-        profiles = (
+        # Agents get their own profile only (the matrix's OWN grant, in the mixin).
+        return (
             super()
             .get_queryset(request)
             .annotate(
@@ -343,9 +360,20 @@ class AgentProfileAdmin(admin.ModelAdmin):
                 )
             )
         )
-        if request.user.has_perm("tickets.add_agentprofile"):
-            return profiles  # managers manage every agent
-        return profiles.filter(user=request.user)
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: AgentProfile | None = None
+    ) -> tuple[str, ...]:
+        # A profile is its agent's: handed to another account, that account would receive
+        # escalations. A new agent gets a new profile.
+        return self.readonly_fields if obj is None else ("user", *self.readonly_fields)
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "user":
+            kwargs["queryset"] = _agents_without_a_profile()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Open tickets", ordering="open_count")
     def open_tickets(self, profile: AgentProfile) -> int:
@@ -353,7 +381,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
     def _set(self, request: HttpRequest, queryset: QuerySet[AgentProfile], available: bool) -> None:
         for profile in queryset.select_related("user"):
-            lifecycle.set_availability(profile.user, available)
+            lifecycle.set_availability(profile.user, available, actor=request.user)
         state = "available" if available else "away"
         self.message_user(request, f"{queryset.count()} agent(s) marked {state}.", messages.SUCCESS)
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from access import events
 from assistant.models import ModelVersion
 
 from . import assignment, enqueue
@@ -311,9 +312,14 @@ def assign_waiting_tickets() -> int:
     return assigned
 
 
-def set_availability(agent: AbstractBaseUser, available: bool) -> AgentProfile:
-    """Agents mark themselves available or away; becoming available drains the queue."""
+def set_availability(
+    agent: AbstractBaseUser, available: bool, *, actor: AbstractBaseUser | None = None
+) -> AgentProfile:
+    """Agents mark themselves available or away (a manager may, for them: recorded);
+    becoming available drains the queue."""
     profile = assignment.record_availability(agent, available)
+    if actor is not None and actor.pk != agent.pk:
+        events.availability_set(agent, available, actor)
     if available:
         # Runs at once outside a transaction, after the commit inside one.
         transaction.on_commit(assign_waiting_tickets)

@@ -1,60 +1,29 @@
-"""The groups that carry permissions: agents work tickets, managers see and manage all."""
+"""The groups that carry permissions: agents work tickets, managers see and manage all.
+What each group holds is derived from the admin's permission matrix (access/matrix.py)."""
 
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 
-AGENTS = "Agents"
-MANAGERS = "Managers"
+from access.matrix import AGENTS, MANAGERS, Role, group_permissions
 
-_AGENT_PERMS = [
-    ("tickets", "view_ticket"),
-    ("tickets", "change_ticket"),
-    ("tickets", "view_message"),
-    ("tickets", "view_ticketevent"),
-    ("tickets", "view_agentprofile"),
-    ("tickets", "change_agentprofile"),
-    ("training", "view_trainingexample"),
-    ("training", "add_trainingexample"),
-    ("knowledge", "view_article"),
-    ("knowledge", "add_article"),
-    ("knowledge", "change_article"),
-]
-
-
-_MANAGER_LOGIN_PERMS = [
-    ("axes", "view_accessattempt"),
-    ("axes", "delete_accessattempt"),
-    ("axes", "view_accesslog"),
-    ("axes", "view_accessfailurelog"),
-]
+__all__ = ["AGENTS", "MANAGERS", "ensure_groups", "is_agent", "is_manager"]
 
 
 def ensure_groups() -> None:
-    """Create the groups and their permissions; safe to run any number of times."""
-    agents, _ = Group.objects.get_or_create(name=AGENTS)
-    agents.permissions.set(_permissions(_AGENT_PERMS))
-    managers, _ = Group.objects.get_or_create(name=MANAGERS)
-    managers.permissions.set(
-        [
-            *Permission.objects.filter(
-                content_type__app_label__in=[
-                    "tickets",
-                    "assistant",
-                    "knowledge",
-                    "training",
-                    "auth",
-                ]
-            ),
-            # Failed sign-ins: managers see them and may lift a lockout (delete the attempt).
-            *_permissions(_MANAGER_LOGIN_PERMS),
-        ]
-    )
+    """Create the groups and set their permissions from the matrix; safe to run any number
+    of times (every migrate does), and it undoes any drift."""
+    for name, role in ((AGENTS, Role.AGENT), (MANAGERS, Role.MANAGER)):
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(_permissions(group_permissions(role)))
 
 
-def _permissions(pairs: list[tuple[str, str]]) -> list[Permission]:
+def _permissions(names: set[str]) -> list[Permission]:
     # filter, not get: on a fresh database some apps' permissions are created later.
-    found = []
-    for app, codename in pairs:
-        found.extend(Permission.objects.filter(content_type__app_label=app, codename=codename))
+    found: list[Permission] = []
+    for name in sorted(names):
+        app_label, codename = name.split(".")
+        found.extend(
+            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        )
     return found
 
 

@@ -3,3 +3,4 @@
 from .feedback import admin as feedback_admin  # noqa: F401
 from .pipeline import admin as pipeline_admin  # noqa: F401
 from .releases import admin as releases_admin  # noqa: F401
+from .releases import version_admin  # noqa: F401

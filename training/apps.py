@@ -15,3 +15,7 @@ class TrainingConfig(AppConfig):
         agent_replied.connect(on_agent_replied, dispatch_uid="training.record_correction")
         message_rated.connect(on_message_rated, dispatch_uid="training.mark_thumbs_down")
         ticket_resolved.connect(on_ticket_resolved, dispatch_uid="training.solved_cases")
+        # Promotions and exports enter the security trail from their own rows.
+        from . import audit
+
+        audit.connect()

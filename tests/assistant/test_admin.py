@@ -1,4 +1,5 @@
-"""The model versions admin: managers see the registry, switch the default, read evaluations."""
+"""The model versions admin: managers see the registry and read evaluations; the default
+changes only through a promotion (tests/feedback/test_version_admin.py)."""
 
 import pytest
 from django.urls import reverse
@@ -23,31 +24,6 @@ def test_it_lists_versions_with_their_gate_and_adapter(manager_client) -> None:
     assert "smollm2-lora-v3" in page and "/adapters/v3" in page and "0.62" in page
 
 
-def test_it_makes_one_selected_version_the_default(manager_client) -> None:
-    old, new = ModelVersionFactory(), ModelVersionFactory(enabled=False)
-    old.make_default()
-
-    manager_client.post(
-        reverse(CHANGELIST), {"action": "make_default", "_selected_action": [new.pk]}
-    )
-
-    assert ModelVersion.default() == new
-    assert ModelVersion.objects.filter(is_default=True).count() == 1
-
-
-def test_it_refuses_to_make_two_versions_default(manager_client) -> None:
-    first, second = ModelVersionFactory(), ModelVersionFactory()
-
-    response = manager_client.post(
-        reverse(CHANGELIST),
-        {"action": "make_default", "_selected_action": [first.pk, second.pk]},
-        follow=True,
-    )
-
-    assert "Choose exactly one version." in response.content.decode()
-    assert ModelVersion.default() is None
-
-
 def test_it_shows_the_evaluation_read_only_and_formatted(manager_client) -> None:
     version = ModelVersionFactory(evaluation={"test_loss": 1.21, "auroc": {"mean_top_prob": 0.7}})
 
@@ -63,3 +39,23 @@ def test_it_keeps_agents_out_of_the_registry(client, agent) -> None:
     client.force_login(agent)
 
     assert client.get(reverse(CHANGELIST)).status_code == 403
+
+
+def test_it_keeps_the_default_versions_switcher_flag_from_managers(manager_client) -> None:
+    version = ModelVersionFactory(name="live")
+    version.make_default()
+    url = reverse("admin:assistant_modelversion_change", args=[version.pk])
+
+    page = manager_client.get(url).content.decode()
+
+    assert 'name="enabled"' not in page
+    assert 'name="gate_threshold"' in page
+
+
+def test_it_leaves_deleting_versions_to_superusers(manager_client) -> None:
+    version = ModelVersionFactory()
+
+    response = manager_client.get(reverse("admin:assistant_modelversion_delete", args=[version.pk]))
+
+    assert response.status_code == 403
+    assert ModelVersion.objects.filter(pk=version.pk).exists()

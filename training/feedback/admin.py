@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from access.matrix import MatrixPermissions
 from jobs.admin import JOB_FIELDS, JobAdminMixin, start_job
 from tickets.models import Ticket
 
@@ -55,7 +56,10 @@ class RetrainForm(forms.Form):
 
 
 @admin.register(TrainingExample)
-class TrainingExampleAdmin(admin.ModelAdmin):
+class TrainingExampleAdmin(MatrixPermissions, admin.ModelAdmin):
+    """Managers review every example; agents read those of their own replies (the matrix's
+    OWN grant on `agent`), read-only."""
+
     form = ExampleReviewForm
     change_list_template = TOOLS_TEMPLATE
     list_display = [
@@ -148,8 +152,12 @@ class TrainingExampleAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
-        links = [(reverse("admin:training_trainingexample_retrain"), "Retrain from corrections")]
-        links.append((reverse("training:dashboard"), "Managers' dashboard"))
+        links = []
+        if self.has_change_permission(request):  # reviewers: the buttons agents cannot use
+            links.append(
+                (reverse("admin:training_trainingexample_retrain"), "Retrain from corrections")
+            )
+            links.append((reverse("training:dashboard"), "Managers' dashboard"))
         return super().changelist_view(request, {**(extra_context or {}), **tool_links(links)})
 
     def get_urls(self) -> list:
@@ -230,7 +238,7 @@ class TrainingExampleAdmin(admin.ModelAdmin):
 
 
 @admin.register(DataExport)
-class DataExportAdmin(JobAdminMixin, ReadOnlyAdmin):
+class DataExportAdmin(MatrixPermissions, JobAdminMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "status",
@@ -287,7 +295,7 @@ class EraseTicketForm(forms.ModelForm):
 
 
 @admin.register(Erasure)
-class ErasureAdmin(admin.ModelAdmin):
+class ErasureAdmin(MatrixPermissions, admin.ModelAdmin):
     form = EraseTicketForm
     list_display = ["ticket_id", "created_at", "requested_by", "export_list"]
     list_select_related = ["requested_by"]

@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from access import events
 from tickets.models import Ticket
 
 from .models import DataExport, Erasure
@@ -28,5 +29,7 @@ def erase_ticket(ticket_id: int, requested_by: AbstractBaseUser | None = None) -
         if not deleted:
             raise Ticket.DoesNotExist(f"Ticket #{ticket_id} does not exist")
         erasure = Erasure.objects.create(ticket_id=ticket_id, requested_by=requested_by)
-        erasure.exports.set(exports_holding(ticket_id))
+        held = exports_holding(ticket_id)
+        erasure.exports.set(held)
+        events.ticket_erased(ticket_id, requested_by, exports=held)
     return erasure
