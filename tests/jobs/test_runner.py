@@ -130,3 +130,23 @@ def test_an_unreachable_queue_fails_the_row_instead_of_hanging() -> None:
 
     run.refresh_from_db()
     assert run.status == JobStatus.FAILED and "could not be reached" in run.error
+
+
+def test_a_comparison_whose_model_cannot_load_ends_failed_with_the_reason(settings):
+    """What was a 500 in the request is now a failed row that says why."""
+    from tests.factories import ModelVersionFactory
+    from tests.feedback.helpers import make_example
+    from training.models import ShadowComparison
+    from training.releases.shadow import start_shadow_comparison
+    from training.releases.tasks import run_shadow_comparison
+
+    settings.ASSISTANT_ENGINE = "assistant.transformers_engine.TransformersEngine"
+    ModelVersionFactory(name="live", base_model_path="/nonexistent/base").make_default()
+    candidate = ModelVersionFactory(name="next", base_model_path="/nonexistent/base")
+    make_example()
+    comparison = start_shadow_comparison(candidate, limit=5)
+
+    run_shadow_comparison(comparison.pk)
+
+    comparison = ShadowComparison.objects.get(pk=comparison.pk)
+    assert comparison.status == JobStatus.FAILED and comparison.error
