@@ -333,3 +333,51 @@ def test_a_retraining_from_the_admin_prepares_its_datasets_and_produces_a_versio
     assert Path(version.adapter_path, "adapter_config.json").exists()
     assert run.metrics["steps"] == 2 and run.metrics["examples"]["train"] == 6
     _shows(signed_in, run, JobStatus.SUCCEEDED)
+
+
+def test_a_gate_fit_from_the_admin_labels_answers_on_a_worker_and_records_its_metrics(
+    job_worker, signed_in, tiny, tmp_path
+):
+    from training.pipeline.models import GateFit
+
+    worker = job_worker(settings.EVALUATION_QUEUE)
+    labelled = _dataset(tmp_path, "labelled", DatasetSplit.TEST, QUESTIONS_AND_ANSWERS * 2)
+
+    response = signed_in.post(
+        reverse("admin:training_gatefit_add"),
+        {
+            "version": tiny.pk,
+            "dataset": labelled.pk,
+            "limit": 12,
+            "target_accuracy": 0.8,
+            "confidence": 0.95,
+        },
+    )
+    fit = _finished(worker, GateFit, _started(response, GateFit))
+
+    # Twelve answers of a random model: a fit may be refused for too few good ones, but it
+    # must end on its row with the reason, never stay running or break the page.
+    assert fit.status in (JobStatus.SUCCEEDED, JobStatus.FAILED), fit.status
+    if fit.status == JobStatus.FAILED:
+        assert fit.error
+    _shows(signed_in, fit, fit.status)
+
+
+def test_a_knowledge_rebuild_from_the_admin_embeds_everything_on_a_worker(
+    job_worker, signed_in, tiny
+):
+    from knowledge.models import Article, ArticleStatus, Passage, ReindexRun, SolvedCase
+
+    worker = job_worker(settings.EVALUATION_QUEUE)
+    Article.objects.create(
+        title="Free disk space", slug="disk", body="Run `df -h`.", status=ArticleStatus.PUBLISHED
+    )
+    SolvedCase.objects.create(source="imported", source_key="k", question="disk full", answer="du")
+
+    response = signed_in.post(reverse("admin:knowledge_reindexrun_add"), {})
+    run = _succeeded(worker, ReindexRun, _started(response, ReindexRun))
+
+    assert run.counts == {"articles": 1, "passages": 1, "cases": 1}
+    assert Passage.objects.count() == 1
+    assert not SolvedCase.objects.filter(embedding=None).exists()
+    _shows(signed_in, run, JobStatus.SUCCEEDED)
