@@ -7,12 +7,13 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import ManyToManyField, QuerySet
 from django.forms import ModelForm, ModelMultipleChoiceField
 from django.http import HttpRequest, HttpResponse
 
+from .accounts import signed_in_user
 from .matrix import ROLE_GROUPS, MatrixPermissions
 from .models import SecurityEvent
 
@@ -28,7 +29,7 @@ MANAGER_FIELDSETS = (
 )
 
 
-def may_set_password(actor: AbstractBaseUser, account: AbstractBaseUser) -> bool:
+def may_set_password(actor: AbstractUser, account: AbstractUser) -> bool:
     """Superusers set anyone's; others their own and end users' (never other staff's)."""
     return actor.is_superuser or actor.pk == account.pk or not account.is_staff
 
@@ -81,7 +82,7 @@ class AccountAdmin(MatrixPermissions, UserAdmin):
         # Django's view checks has_change_permission (superusers' rows are not found); a
         # manager may change an agent's account, yet not take it over by its password.
         account = self.get_object(request, unquote(id))
-        if account is not None and not may_set_password(request.user, account):
+        if account is not None and not may_set_password(signed_in_user(request), account):
             raise PermissionDenied
         return super().user_change_password(request, id, form_url)
 
@@ -93,7 +94,7 @@ class SecurityEventAdmin(MatrixPermissions, admin.ModelAdmin):
     search_fields = ["target", "actor_name", "account__username"]
     list_select_related = ["account"]
     date_hierarchy = "created_at"
-    fields = ["created_at", "kind", "target", "actor", "actor_name", "account", "detail"]
+    fields = ("created_at", "kind", "target", "actor", "actor_name", "account", "detail")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

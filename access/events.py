@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 
 from .middleware import current_actor
 from .models import SecurityEvent, SecurityEventKind
@@ -18,8 +18,8 @@ def record(
     kind: SecurityEventKind,
     target: str,
     *,
-    actor: AbstractBaseUser | None = None,
-    account: AbstractBaseUser | None = None,
+    actor: User | None = None,
+    account: User | None = None,
     detail: dict[str, Any] | None = None,
 ) -> SecurityEvent:
     """Store one event; without an explicit actor, the user of the current request."""
@@ -34,7 +34,7 @@ def record(
     )
 
 
-def flag_changed(account: AbstractBaseUser, flag: str, before: bool | None, after: bool) -> None:
+def flag_changed(account: User, flag: str, before: bool | None, after: bool) -> None:
     record(
         FLAG_KINDS[flag],
         f"{account.get_username()}: {flag} {before} → {after}",
@@ -43,11 +43,11 @@ def flag_changed(account: AbstractBaseUser, flag: str, before: bool | None, afte
     )
 
 
-def password_set(account: AbstractBaseUser) -> None:
+def password_set(account: User) -> None:
     record(SecurityEventKind.PASSWORD_SET, account.get_username(), account=account)
 
 
-def membership_changed(account: AbstractBaseUser, group: Group, joined: bool) -> None:
+def membership_changed(account: User, group: Group, joined: bool) -> None:
     kind = SecurityEventKind.GROUP_JOINED if joined else SecurityEventKind.GROUP_LEFT
     record(
         kind,
@@ -58,7 +58,7 @@ def membership_changed(account: AbstractBaseUser, group: Group, joined: bool) ->
 
 
 def permissions_changed(
-    target: str, added: list[str], removed: list[str], account: AbstractBaseUser | None = None
+    target: str, added: list[str], removed: list[str], account: User | None = None
 ) -> None:
     record(
         SecurityEventKind.PERMISSIONS,
@@ -68,7 +68,7 @@ def permissions_changed(
     )
 
 
-def availability_set(agent: AbstractBaseUser, available: bool, actor: AbstractBaseUser) -> None:
+def availability_set(agent: User, available: bool, actor: User) -> None:
     state = "available" if available else "away"
     record(
         SecurityEventKind.AVAILABILITY,
@@ -80,7 +80,7 @@ def availability_set(agent: AbstractBaseUser, available: bool, actor: AbstractBa
 
 
 def default_version_switched(
-    version: str, previous: str | None, actor: AbstractBaseUser | None, **detail: Any
+    version: str, previous: str | None, actor: User | None, **detail: Any
 ) -> None:
     record(
         SecurityEventKind.DEFAULT_VERSION,
@@ -90,7 +90,7 @@ def default_version_switched(
     )
 
 
-def ticket_erased(ticket_id: int, actor: AbstractBaseUser | None, exports: list[int]) -> None:
+def ticket_erased(ticket_id: int, actor: User | None, exports: list[int]) -> None:
     record(
         SecurityEventKind.ERASURE,
         f"ticket #{ticket_id}",
@@ -99,7 +99,7 @@ def ticket_erased(ticket_id: int, actor: AbstractBaseUser | None, exports: list[
     )
 
 
-def data_exported(export_id: int, path: str, actor: AbstractBaseUser | None, **detail: Any) -> None:
+def data_exported(export_id: int, path: str, actor: User | None, **detail: Any) -> None:
     record(
         SecurityEventKind.EXPORT,
         f"export #{export_id} to {path}",

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
@@ -18,6 +18,8 @@ MANAGERS = "Managers"
 ROLE_GROUPS = (AGENTS, MANAGERS)
 
 OPERATIONS = ("view", "add", "change", "delete")
+
+M = TypeVar("M", bound=Model)  # the model of a ModelAdmin the matrix applies to
 
 
 class Role(StrEnum):
@@ -220,7 +222,7 @@ def group_permissions(role: Role) -> set[str]:
     return found
 
 
-def role_of(user: AbstractBaseUser | AnonymousUser) -> Role:
+def role_of(user: User | AnonymousUser) -> Role:
     if not user.is_authenticated:
         return Role.ANONYMOUS
     if not (user.is_active and user.is_staff):
@@ -235,9 +237,10 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role:
 
 def request_role(request: HttpRequest) -> Role:
     # An admin page asks several times per request; the groups are read once.
+    # The role is kept on the request itself, an attribute HttpRequest does not declare.
     if not hasattr(request, "_access_role"):
-        request._access_role = role_of(request.user)
-    return request._access_role
+        request._access_role = role_of(request.user)  # type: ignore[attr-defined]
+    return request._access_role  # type: ignore[attr-defined]
 
 
 def allows(request: HttpRequest, model: Any, operation: str, obj: Model | None = None) -> bool:
@@ -245,7 +248,9 @@ def allows(request: HttpRequest, model: Any, operation: str, obj: Model | None =
     if request.user.is_active and request.user.is_superuser:
         return True
     rules = rules_for(model)
-    scope = rules.grant(operation).get(request_role(request)) if rules else None
+    if rules is None:
+        return False
+    scope = rules.grant(operation).get(request_role(request))
     if scope is None:
         return False
     return scope is Scope.ALL or obj is None or _owns(request.user, rules, obj)
@@ -261,7 +266,7 @@ def allows_action(request: HttpRequest, model: Any, name: str) -> bool:
     return extra is not None and request_role(request) in extra.grant
 
 
-def limit_to_own(request: HttpRequest, rows: QuerySet) -> QuerySet:
+def limit_to_own(request: HttpRequest, rows: QuerySet[M]) -> QuerySet[M]:
     """The rows the user may see: their own where the view grant is OWN."""
     rules = rules_for(rows.model)
     if request.user.is_superuser or rules is None:
@@ -271,18 +276,19 @@ def limit_to_own(request: HttpRequest, rows: QuerySet) -> QuerySet:
     return rows
 
 
-def _owns(user: AbstractBaseUser, rules: AdminRules, obj: Model) -> bool:
+def _owns(user: User | AnonymousUser, rules: AdminRules, obj: Model) -> bool:
     return getattr(obj, f"{rules.owner}_id") == user.pk
 
 
-class MatrixPermissions:
+class MatrixPermissions(Generic[M]):
     """Mixin for a ModelAdmin: a permission holds when both the table and Django (the
     groups, and the admin's own rules) allow it; OWN grants limit the rows; actions without
-    a grant are dropped. Put it first among the bases."""
+    a grant are dropped. Put it first among the bases (MatrixPermissions[Ticket] beside
+    admin.ModelAdmin[Ticket], where the admin's model is spelled out)."""
 
-    model: type[Model]
+    model: type[M]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[M]:
         return limit_to_own(request, super().get_queryset(request))  # type: ignore[misc]
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 
 # Model signals carry no request; this is how a receiver learns the acting user.
@@ -26,7 +26,7 @@ def in_request() -> bool:
     return _current_request.get() is not None
 
 
-def current_actor() -> AbstractBaseUser | None:
+def current_actor() -> User | None:
     """The signed-in user of the request being served; None outside one (shell, commands)."""
     user = getattr(_current_request.get(), "user", None)
     return user if user is not None and user.is_authenticated else None

@@ -4,7 +4,7 @@ admin, a command, the shell."""
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_save, pre_save
 
@@ -83,7 +83,7 @@ def record_membership(
 
 def _pairs(
     instance: Any, action: str, reverse: bool, pk_set: set[int] | None
-) -> list[tuple[AbstractBaseUser, Group, bool]]:
+) -> list[tuple[User, Group, bool]]:
     """(account, group, joined) for each membership the m2m change made or undid."""
     if action == "pre_clear":
         # A clear names nobody afterwards: keep who was there.

@@ -16,7 +16,7 @@ from .models import ModelVersion
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(MatrixPermissions, admin.ModelAdmin):
+class ModelVersionAdmin(MatrixPermissions[ModelVersion], admin.ModelAdmin[ModelVersion]):
     list_display = [
         "name",
         "stage",
@@ -42,7 +42,9 @@ class ModelVersionAdmin(MatrixPermissions, admin.ModelAdmin):
     ]
     autocomplete_fields = ["parent"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ModelVersion | None = None) -> list:
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ModelVersion | None = None
+    ) -> list[str] | tuple[str, ...]:
         # Taking the default out of the switcher ends it as the default: outside a
         # promotion, that is for superusers only.
         if obj is not None and obj.is_default and not request.user.is_superuser:

@@ -54,4 +54,5 @@ def embed_array(texts: list[str], model_path: str | Path | None = None) -> Any:
 def pairwise_cosine(answers: list[str], references: list[str]) -> list[float]:
     """Cosine similarity of each answer to its own reference."""
     a, b = embed(answers), embed(references)
-    return (a * b).sum(dim=1).tolist()
+    similarities: list[float] = (a * b).sum(dim=1).tolist()
+    return similarities

@@ -50,7 +50,7 @@ def batch_inputs(loaded: LoadedModel, prompts: list[list[int]]) -> dict[str, Any
 
 def generation_options(loaded: LoadedModel, spec: ModelSpec) -> dict[str, Any]:
     """Greedy decoding; the raw logits come back for the confidence scores."""
-    options = {
+    options: dict[str, Any] = {
         "do_sample": False,
         # The model's own generation_config may carry sampling settings; greedy ignores them.
         "temperature": None,

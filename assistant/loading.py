@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,7 +151,8 @@ def load_causal_lm(
         options["device_map"] = {"": 0 if device == "cuda" else "cpu"}
     model = AutoModelForCausalLM.from_pretrained(path, **options)
     if quantization_config is None:
-        model.to(device)
+        # transformers wraps .to() in functools.wraps, whose type asks for `self` again.
+        model.to(device)  # type: ignore[arg-type]
     model.train(trainable)
     return model
 
@@ -269,7 +270,7 @@ def adapter_in_use(loaded: LoadedModel, spec: ModelSpec) -> Iterator[None]:
     with loaded.lock:
         if spec.adapter_path:
             loaded.model.set_adapter(adapter_name(spec))
-            context = nullcontext()
+            context: AbstractContextManager[None] = nullcontext()
         elif isinstance(loaded.model, PeftModel):
             context = loaded.model.disable_adapter()
         else:

@@ -27,7 +27,7 @@ class VersionStage(models.TextChoices):
     RETIRED = "retired", "Retired"
 
 
-def default_generation() -> dict:
+def default_generation() -> dict[str, float]:
     return {"max_new_tokens": 96, "repetition_penalty": 1.1}
 
 

@@ -53,9 +53,10 @@ class PackedLinear(nn.Linear):
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled() and (input.requires_grad or self.weight.requires_grad):
             return super().forward(input)  # the packed op has no backward
-        return torch.ops.mkldnn._linear_pointwise(
+        output: torch.Tensor = torch.ops.mkldnn._linear_pointwise(
             input, self.packed_weight, self.bias, "none", [], ""
         )
+        return output
 
 
 def can_pack(model: Any) -> bool:

@@ -45,7 +45,10 @@ def render_prompt(
         return plain_prompt(turns)
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
     messages.extend({"role": turn["role"], "content": turn["content"]} for turn in turns)
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    prompt: str = tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True
+    )
+    return prompt
 
 
 def encode_prompt(
@@ -71,7 +74,8 @@ def encode_prompt(
         )
         # A chat template writes its own special tokens; the plain format gets the
         # tokenizer's usual ones (a BOS for Llama-like tokenizers, none for GPT-2's).
-        return tokenizer(text, add_special_tokens=not chat)["input_ids"]
+        ids: list[int] = tokenizer(text, add_special_tokens=not chat)["input_ids"]
+        return ids
 
     last = len(turns) - 1
     for start in _history_starts(turns):

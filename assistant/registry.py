@@ -28,7 +28,8 @@ def spec_for(version: ModelVersion) -> ModelSpec:
 
 @cache
 def _engine(path: str) -> Engine:
-    return import_string(path)()
+    engine: Engine = import_string(path)()
+    return engine
 
 
 def get_engine() -> Engine:

@@ -33,7 +33,7 @@ def render_answer(
     )
     if uses_chat_template(tokenizer, prompt_format):
         turns = [{"role": "system", "content": system_prompt}] if system_prompt else []
-        full = tokenizer.apply_chat_template(turns + messages, tokenize=False)
+        full: str = tokenizer.apply_chat_template(turns + messages, tokenize=False)
         if full.startswith(prompt):
             return full[len(prompt) :]
     return f" {answer['content'].strip()}{tokenizer.eos_token or ''}"

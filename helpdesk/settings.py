@@ -4,10 +4,15 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_float, env_int, env_list, env_str, load_env_file
+
+# Django's generic classes take at run time the type arguments mypy reads
+# (admin.ModelAdmin[Ticket], forms.ModelChoiceField[ModelVersion]).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything the app writes at run time (SQLite file, Redis data, models, exports).

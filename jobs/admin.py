@@ -35,14 +35,16 @@ def job_url(job: Job) -> str:
 def start_job(request: HttpRequest, job: Job, task: Task) -> HttpResponseRedirect:
     """Enqueue `task` for the saved row `job` once committed, and show the row."""
     transaction.on_commit(lambda: enqueue(task, job))
-    messages.info(request, f"{job._meta.verbose_name.capitalize()} {job.pk} queued.")
+    messages.info(request, f"{str(job._meta.verbose_name).capitalize()} {job.pk} queued.")
     return HttpResponseRedirect(job_url(job))
 
 
-class JobAdminMixin:
+class JobAdminMixin(admin.ModelAdmin):
     """For the ModelAdmin of a job row: its status fields, a cancel button, a page that
     refreshes itself while the job runs. With `job_task` set, the add form starts the job
-    and lands on its row; the row is never edited after (it belongs to the task)."""
+    and lands on its row; the row is never edited after (it belongs to the task).
+
+    A ModelAdmin itself, so the type checker reads its methods as overrides of ModelAdmin's."""
 
     change_form_template = "admin/jobs/change_form.html"
     job_task: Task | None = None
@@ -50,17 +52,17 @@ class JobAdminMixin:
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None:
             return False
-        return super().has_change_permission(request, obj)  # type: ignore[misc]
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
             return
         obj.started_by = request.user
-        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        super().save_model(request, obj, form, change)
 
     def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> Any:
         if self.job_task is None:
-            return super().response_add(request, obj, post_url_continue)  # type: ignore[misc]
+            return super().response_add(request, obj, post_url_continue)
         return start_job(request, obj, self.job_task)
 
     @admin.display(description="progress")
@@ -69,25 +71,26 @@ class JobAdminMixin:
 
     def may_start(self, request: HttpRequest) -> bool:
         """Who may start this kind of job may cancel it too."""
-        opts = self.model._meta  # type: ignore[attr-defined]
+        opts = self.model._meta
         return request.user.has_perm(f"{opts.app_label}.add_{opts.model_name}")
 
     def get_urls(self) -> list[Any]:
-        opts = self.model._meta  # type: ignore[attr-defined]
+        opts = self.model._meta
         cancel = path(
             "<int:object_id>/cancel/",
-            self.admin_site.admin_view(self.cancel_view),  # type: ignore[attr-defined]
+            self.admin_site.admin_view(self.cancel_view),
             name=f"{opts.app_label}_{opts.model_name}_cancel",
         )
-        return [cancel, *super().get_urls()]  # type: ignore[misc]
+        return [cancel, *super().get_urls()]
 
     def render_change_form(
         self,
         request: HttpRequest,
         context: dict[str, Any],
-        *args: Any,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
         obj: Any = None,
-        **kwargs: Any,
     ) -> HttpResponse:
         if isinstance(obj, Job):
             opts = obj._meta
@@ -96,14 +99,14 @@ class JobAdminMixin:
             context["job_cancel_url"] = reverse(
                 f"admin:{opts.app_label}_{opts.model_name}_cancel", args=[obj.pk]
             )
-        return super().render_change_form(request, context, *args, obj=obj, **kwargs)  # type: ignore[misc]
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def cancel_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.may_start(request):
             raise PermissionDenied
-        return _cancel(request, get_object_or_404(self.model, pk=object_id))  # type: ignore[attr-defined]
+        return _cancel(request, get_object_or_404(self.model, pk=object_id))
 
 
 def _cancel(request: HttpRequest, job: models.Model) -> HttpResponse:

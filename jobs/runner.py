@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -31,6 +31,13 @@ PROGRESS_EVERY_S = 5.0
 
 J = TypeVar("J", bound=Job)
 Work = Callable[[J, "Progress"], dict[str, Any] | None]
+
+
+class TaskLimits(TypedDict):
+    """Celery's time limits of a task, in seconds, as @shared_task(**limits) takes them."""
+
+    soft_time_limit: int
+    time_limit: int
 
 
 class JobCancelled(Exception):
@@ -88,7 +95,7 @@ def run_job(model: type[J], job_id: int, work: Work[J]) -> bool:
 def enqueue(task: Task, job: Job) -> bool:
     """Send the job to its queue; with the broker down the row says so instead of hanging."""
     try:
-        task.apply_async(args=[job.pk], retry=False)
+        task.apply_async(args=(job.pk,), retry=False)
     except (OperationalError, KombuError, RedisError, OSError) as exc:
         log.warning("Could not enqueue %s %s: %s", job._meta.model_name, job.pk, exc)
         type(job).objects.filter(pk=job.pk, status=JobStatus.PENDING).update(

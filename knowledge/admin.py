@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
+from access.accounts import signed_in_user
 from jobs.admin import JOB_FIELDS, JobAdminMixin
 
 from .articles import draft_from_reply, record_revision
@@ -21,7 +22,7 @@ from .tasks import run_reindex
 
 class RevisionInline(admin.TabularInline):
     model = ArticleRevision
-    fields = ["number", "status", "title", "editor", "created_at"]
+    fields = ("number", "status", "title", "editor", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -44,7 +45,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
         if not change:
-            obj.author = request.user
+            obj.author = signed_in_user(request)
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             record_revision(obj, request.user)
@@ -96,7 +97,7 @@ class SolvedCaseAdmin(admin.ModelAdmin):
     list_display = ["id", "source", "question_start", "ticket_id", "created_at", "indexed"]
     list_filter = ["source"]
     search_fields = ["question", "answer"]
-    fields = ["source", "source_key", "ticket", "question", "answer", "created_at"]
+    fields = ("source", "source_key", "ticket", "question", "answer", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -120,8 +121,8 @@ class ReindexRunAdmin(JobAdminMixin, admin.ModelAdmin):
     list_display = ["id", "status", "progress_percent", "created_at", "started_by"]
     readonly_fields = [*JOB_FIELDS, "counts"]
 
-    def get_fields(self, request: HttpRequest, obj: ReindexRun | None = None) -> list[str]:
-        return [] if obj is None else self.readonly_fields
+    def get_fields(self, request: HttpRequest, obj: ReindexRun | None = None) -> tuple[str, ...]:
+        return () if obj is None else tuple(self.readonly_fields)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return self.readonly_fields if obj is not None else []

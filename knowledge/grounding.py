@@ -26,7 +26,7 @@ class Grounding:
     @property
     def sources(self) -> list[dict[str, Any]]:
         """The articles the notes came from, once each, in rank order."""
-        seen: dict[int, dict[str, Any]] = {}
+        seen: dict[int | None, dict[str, Any]] = {}
         for hit in self.notes:
             if hit.kind == "article" and hit.article_id not in seen:
                 seen[hit.article_id] = {"title": hit.title, "slug": hit.slug}
@@ -73,7 +73,8 @@ def _grounding(hits: list[Hit]) -> Grounding:
 
 
 def _budgeted(texts: list[str]) -> list[str]:
-    kept, used = [], 0
+    kept: list[str] = []
+    used = 0
     for text in texts:
         words = text.split()
         if used + len(words) > NOTES_WORDS:

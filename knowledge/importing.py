@@ -31,7 +31,7 @@ class ImportReport:
 
 
 Redact = Callable[[str], str]
-Tick = Callable[[int], None]
+Tick = Callable[[int], object]  # its return is ignored (tqdm.update returns one)
 
 
 def import_articles(folder: Path, report: ImportReport, tick: Tick = lambda n: None) -> None:

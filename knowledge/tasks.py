@@ -9,18 +9,18 @@ from django.conf import settings
 from kombu.exceptions import KombuError, OperationalError
 from redis.exceptions import RedisError
 
-from jobs.runner import Progress, run_job
+from jobs.runner import Progress, TaskLimits, run_job
 
 from . import index
 from .models import ReindexRun
 
 log = logging.getLogger(__name__)
 
-_SHORT = {
+_SHORT: TaskLimits = {
     "soft_time_limit": settings.DEFAULT_TASK_SOFT_TIME_LIMIT_S,
     "time_limit": settings.DEFAULT_TASK_SOFT_TIME_LIMIT_S + settings.JOB_HARD_LIMIT_GRACE_S,
 }
-_LONG = {
+_LONG: TaskLimits = {
     "soft_time_limit": settings.JOB_TIME_LIMITS_S["evaluation"],
     "time_limit": settings.JOB_TIME_LIMITS_S["evaluation"] + settings.JOB_HARD_LIMIT_GRACE_S,
 }

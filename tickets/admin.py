@@ -1,22 +1,23 @@
 """The agents' workspace in the Django admin: the ticket queue, the conversation, replies."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, ForeignKey, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
+from access.accounts import signed_in_user
 from access.matrix import AGENTS, MANAGERS, MatrixPermissions
 
 from . import lifecycle
@@ -31,7 +32,10 @@ from .models import (
 )
 from .roles import is_agent
 
-TicketChange = Callable[[Ticket, AbstractBaseUser], Ticket]
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+TicketChange = Callable[[Ticket, User], Ticket]
 
 # The transitions agents trigger, by name; the changelist actions and the buttons on the
 # change page both go through this table.
@@ -43,7 +47,7 @@ TICKET_ACTIONS: dict[str, tuple[str, TicketChange]] = {
 }
 
 
-def _agents() -> QuerySet:
+def _agents() -> QuerySet[User]:
     return get_user_model().objects.filter(agent_profile__isnull=False, is_active=True)
 
 
@@ -51,12 +55,14 @@ class AssignedFilter(admin.SimpleListFilter):
     title = "assignment"
     parameter_name = "assigned"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Ticket]
+    ) -> list[tuple[str, str]]:
         return [("me", "Assigned to me"), ("none", "Unassigned")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         if self.value() == "me":
-            return queryset.filter(assigned_to=request.user)
+            return queryset.filter(assigned_to=signed_in_user(request))
         if self.value() == "none":
             return queryset.filter(assigned_to__isnull=True)
         return queryset
@@ -71,7 +77,7 @@ def _reply_session_key(ticket_id: int) -> str:
 
 
 @admin.register(Ticket)
-class TicketAdmin(MatrixPermissions, admin.ModelAdmin):
+class TicketAdmin(MatrixPermissions[Ticket], admin.ModelAdmin[Ticket]):
     list_display = (
         "id",
         "subject",
@@ -126,7 +132,7 @@ class TicketAdmin(MatrixPermissions, admin.ModelAdmin):
         return False  # tickets start from a user's first message in the portal
 
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
-    def action_checkbox(self, ticket: Ticket) -> str:
+    def action_checkbox(self, ticket: Ticket) -> SafeString:
         # The same markup as Django's, without a template render per row: that render was
         # a third of the changelist's time at 50 rows.
         return format_html(
@@ -146,7 +152,7 @@ class TicketAdmin(MatrixPermissions, admin.ModelAdmin):
         done = 0
         for ticket in tickets:
             try:
-                change(ticket, request.user)
+                change(ticket, signed_in_user(request))
             except lifecycle.IllegalTransition:
                 self.message_user(
                     request,
@@ -165,14 +171,15 @@ class TicketAdmin(MatrixPermissions, admin.ModelAdmin):
 
     @admin.action(description="Reassign to the agent chosen below", permissions=["change"])
     def reassign(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
-        agent = _agents().filter(pk=request.POST.get("agent") or None).first()
+        agent_id = request.POST.get("agent")
+        agent = _agents().filter(pk=agent_id).first() if agent_id else None
         if agent is None:
             self.message_user(request, "Choose the agent to reassign to.", messages.ERROR)
             return
         reassigned = 0
         for ticket in queryset:
             try:
-                lifecycle.assign(ticket, agent, actor=request.user)
+                lifecycle.assign(ticket, agent, actor=signed_in_user(request))
                 reassigned += 1
             except lifecycle.IllegalTransition:
                 self.message_user(
@@ -221,11 +228,11 @@ class TicketAdmin(MatrixPermissions, admin.ModelAdmin):
         return own + super().get_urls()
 
     def changelist_view(
-        self, request: HttpRequest, extra_context: dict | None = None
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
-            "my_profile": AgentProfile.objects.filter(user=request.user).first(),
+            "my_profile": AgentProfile.objects.filter(user=signed_in_user(request)).first(),
         }
         return super().changelist_view(request, extra_context)
 
@@ -234,7 +241,7 @@ class TicketAdmin(MatrixPermissions, admin.ModelAdmin):
         request: HttpRequest,
         object_id: str,
         form_url: str = "",
-        extra_context: dict | None = None,
+        extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         ticket = self.get_object(request, object_id)
         if ticket is not None and request.method == "GET":
@@ -289,15 +296,19 @@ class TicketAdmin(MatrixPermissions, admin.ModelAdmin):
             request.session[_reply_session_key(ticket.pk)] = request.POST.get("body", "")
             for errors in form.errors.values():
                 for error in errors:
-                    self.message_user(request, error, messages.ERROR)
+                    self.message_user(request, str(error), messages.ERROR)
             return self._back_to(ticket, "#reply")
-        draft = ticket.messages.filter(
-            pk=form.cleaned_data["draft"] or None, role=Role.ASSISTANT
-        ).first()
+        draft_id = form.cleaned_data["draft"]
+        drafts = ticket.messages.filter(role=Role.ASSISTANT)
+        draft = drafts.filter(pk=draft_id).first() if draft_id else None
         reason = form.cleaned_data["reason"] if draft else CorrectionReason.NO_DRAFT
         try:
             lifecycle.agent_reply(
-                ticket, request.user, form.cleaned_data["body"], draft=draft, reason=reason
+                ticket,
+                signed_in_user(request),
+                form.cleaned_data["body"],
+                draft=draft,
+                reason=reason,
             )
         except lifecycle.TicketClosed:
             request.session[_reply_session_key(ticket.pk)] = form.cleaned_data["body"]
@@ -319,13 +330,13 @@ class TicketAdmin(MatrixPermissions, admin.ModelAdmin):
         if not is_agent(request.user):
             raise PermissionDenied
         available = request.POST.get("available") == "1"
-        lifecycle.set_availability(request.user, available)
+        lifecycle.set_availability(signed_in_user(request), available)
         state = "available: new tickets may come to you" if available else "away"
         self.message_user(request, f"You are now {state}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
 
 
-def _agents_without_a_profile() -> QuerySet:
+def _agents_without_a_profile() -> QuerySet[User]:
     return (
         get_user_model()
         .objects.filter(
@@ -338,8 +349,12 @@ def _agents_without_a_profile() -> QuerySet:
     )
 
 
+class _OpenCount(TypedDict):
+    open_count: int
+
+
 @admin.register(AgentProfile)
-class AgentProfileAdmin(MatrixPermissions, admin.ModelAdmin):
+class AgentProfileAdmin(MatrixPermissions[AgentProfile], admin.ModelAdmin[AgentProfile]):
     list_display = ("user", "available", "open_tickets", "last_assigned_at")
     list_filter = ("available",)
     list_select_related = ("user",)
@@ -363,25 +378,25 @@ class AgentProfileAdmin(MatrixPermissions, admin.ModelAdmin):
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: AgentProfile | None = None
-    ) -> tuple[str, ...]:
+    ) -> list[str] | tuple[str, ...]:
         # A profile is its agent's: handed to another account, that account would receive
         # escalations. A new agent gets a new profile.
         return self.readonly_fields if obj is None else ("user", *self.readonly_fields)
 
     def formfield_for_foreignkey(
-        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
-    ) -> forms.ModelChoiceField | None:
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField[Any] | None:
         if db_field.name == "user":
             kwargs["queryset"] = _agents_without_a_profile()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Open tickets", ordering="open_count")
-    def open_tickets(self, profile: AgentProfile) -> int:
+    def open_tickets(self, profile: "WithAnnotations[AgentProfile, _OpenCount]") -> int:
         return profile.open_count
 
     def _set(self, request: HttpRequest, queryset: QuerySet[AgentProfile], available: bool) -> None:
         for profile in queryset.select_related("user"):
-            lifecycle.set_availability(profile.user, available, actor=request.user)
+            lifecycle.set_availability(profile.user, available, actor=signed_in_user(request))
         state = "available" if available else "away"
         self.message_user(request, f"{queryset.count()} agent(s) marked {state}.", messages.SUCCESS)
 

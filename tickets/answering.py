@@ -5,6 +5,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -283,7 +284,7 @@ def store_answer(
     return 1
 
 
-def _seconds_since(moment: object) -> float:
+def _seconds_since(moment: datetime) -> float:
     return round((timezone.now() - moment).total_seconds(), 4)
 
 
@@ -315,16 +316,16 @@ def fail_request(
 # --- the sweep --------------------------------------------------------------
 
 
-def sweep_stale(now: object | None = None) -> dict[str, int]:
+def sweep_stale(now: datetime | None = None) -> dict[str, int]:
     """Re-enqueue answers that never ran (Redis down, lost message); give up on old ones.
 
     A running answer older than the hard time limit belongs to a process that died without
     its message coming back; it gets another attempt, up to ANSWER_MAX_ATTEMPTS.
     """
     now = now or timezone.now()
-    requeue_before = now - timezone.timedelta(seconds=settings.ANSWER_REQUEUE_AFTER_S)
-    give_up_before = now - timezone.timedelta(seconds=settings.ANSWER_GIVE_UP_AFTER_S)
-    dead_before = now - timezone.timedelta(seconds=settings.ANSWER_HARD_TIME_LIMIT_S + 30)
+    requeue_before = now - timedelta(seconds=settings.ANSWER_REQUEUE_AFTER_S)
+    give_up_before = now - timedelta(seconds=settings.ANSWER_GIVE_UP_AFTER_S)
+    dead_before = now - timedelta(seconds=settings.ANSWER_HARD_TIME_LIMIT_S + 30)
     counts = {"requeued": 0, "escalated": 0, "reset": 0}
 
     for request_id in AnswerRequest.objects.filter(

@@ -5,7 +5,7 @@ It chooses; the lifecycle assigns (`lifecycle.assign_least_loaded`), as it write
 
 import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ def _open_load(user_ids: list[int]) -> dict[int, int]:
     return {row["assigned_to"]: row["n"] for row in rows}
 
 
-def choose_agent() -> AbstractBaseUser | None:
+def choose_agent() -> User | None:
     """The available agent with the fewest open tickets (ties: assigned least recently), or
     None when nobody is available; stamps the chosen agent's last assignment.
 
@@ -48,7 +48,7 @@ def choose_agent() -> AbstractBaseUser | None:
     return chosen.user
 
 
-def record_availability(agent: AbstractBaseUser, available: bool) -> AgentProfile:
+def record_availability(agent: User, available: bool) -> AgentProfile:
     """Whether `choose_agent` may choose the agent (see `lifecycle.set_availability`)."""
     profile, _ = AgentProfile.objects.get_or_create(user=agent)
     profile.available = available

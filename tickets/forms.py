@@ -1,5 +1,7 @@
 """Forms of the portal and the agents' reply box; the error texts users and agents read."""
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 
@@ -20,7 +22,7 @@ def _too_long() -> str:
 class MessageBodyField(forms.CharField):
     """The text a person sends: required, stripped, at most MESSAGE_MAX_CHARS."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", settings.MESSAGE_MAX_CHARS)
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3}))
         kwargs.setdefault("error_messages", {"required": EMPTY_MESSAGE, "max_length": _too_long()})
@@ -34,7 +36,7 @@ class MessageBodyField(forms.CharField):
         return attrs
 
 
-def _model_choice() -> forms.ModelChoiceField:
+def _model_choice() -> forms.ModelChoiceField[ModelVersion]:
     return forms.ModelChoiceField(
         queryset=ModelVersion.offered(),
         required=False,

@@ -3,7 +3,7 @@
 import logging
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -104,7 +104,7 @@ def _transition(
     ticket: Ticket,
     to_status: str,
     *,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     kind: EventKind = EventKind.STATUS,
     note: str = "",
     **fields: object,
@@ -130,9 +130,7 @@ def _transition(
     return ticket
 
 
-def _record(
-    ticket: Ticket, kind: EventKind, actor: AbstractBaseUser | None = None, note: str = ""
-) -> None:
+def _record(ticket: Ticket, kind: EventKind, actor: User | None = None, note: str = "") -> None:
     TicketEvent.objects.create(ticket=ticket, actor=actor, kind=kind, note=note)
 
 
@@ -149,7 +147,7 @@ def _version_for(ticket: Ticket) -> ModelVersion | None:
 
 
 def open_ticket(
-    requester: AbstractBaseUser,
+    requester: User,
     body: str,
     *,
     subject: str = "",
@@ -179,7 +177,7 @@ def _subject_from(body: str) -> str:
     return first_line if len(first_line) <= limit else first_line[: limit - 1] + "…"
 
 
-def post_user_message(ticket: Ticket, author: AbstractBaseUser, body: str) -> Message:
+def post_user_message(ticket: Ticket, author: User, body: str) -> Message:
     """Save the requester's message; a resolved ticket reopens, a closed one refuses."""
     with transaction.atomic():
         ticket = lock(ticket)
@@ -225,7 +223,7 @@ def _request_draft(ticket: Ticket, question: Message) -> None:
 
 def request_human(
     ticket: Ticket,
-    user: AbstractBaseUser,
+    user: User,
     reason: EscalationReason = EscalationReason.USER_REQUEST,
 ) -> Ticket:
     """The user's "ask for a human" button, or "get a person" after a thumbs-down."""
@@ -238,7 +236,7 @@ def request_human(
         return escalate(ticket, reason, actor=user)
 
 
-def mark_solved(ticket: Ticket, user: AbstractBaseUser) -> Ticket:
+def mark_solved(ticket: Ticket, user: User) -> Ticket:
     """The user's "this solved it" button."""
     return resolve(ticket, user)
 
@@ -263,9 +261,7 @@ def record_answered(ticket: Ticket) -> Ticket:
 # --- escalation and agents --------------------------------------------------
 
 
-def escalate(
-    ticket: Ticket, reason: str, *, actor: AbstractBaseUser | None = None, note: str = ""
-) -> Ticket:
+def escalate(ticket: Ticket, reason: str, *, actor: User | None = None, note: str = "") -> Ticket:
     """Hand the ticket to people: tell the user, then assign the least-loaded agent."""
     with transaction.atomic():
         ticket = lock(ticket)
@@ -312,9 +308,7 @@ def assign_waiting_tickets() -> int:
     return assigned
 
 
-def set_availability(
-    agent: AbstractBaseUser, available: bool, *, actor: AbstractBaseUser | None = None
-) -> AgentProfile:
+def set_availability(agent: User, available: bool, *, actor: User | None = None) -> AgentProfile:
     """Agents mark themselves available or away (a manager may, for them: recorded);
     becoming available drains the queue."""
     profile = assignment.record_availability(agent, available)
@@ -326,9 +320,7 @@ def set_availability(
     return profile
 
 
-def assign(
-    ticket: Ticket, agent: AbstractBaseUser, *, actor: AbstractBaseUser | None = None
-) -> Ticket:
+def assign(ticket: Ticket, agent: User, *, actor: User | None = None) -> Ticket:
     """Give a ticket to an agent (auto-assignment, "take" or "reassign")."""
     with transaction.atomic():
         ticket = lock(ticket)
@@ -356,7 +348,7 @@ def assign(
         )
 
 
-def unassign(ticket: Ticket, *, actor: AbstractBaseUser | None = None) -> Ticket:
+def unassign(ticket: Ticket, *, actor: User | None = None) -> Ticket:
     with transaction.atomic():
         ticket = lock(ticket)
         return _transition(
@@ -371,7 +363,7 @@ def unassign(ticket: Ticket, *, actor: AbstractBaseUser | None = None) -> Ticket
 
 def agent_reply(
     ticket: Ticket,
-    agent: AbstractBaseUser,
+    agent: User,
     body: str,
     *,
     draft: Message | None = None,
@@ -405,7 +397,7 @@ def _drop_pending_answers(ticket: Ticket, why: str) -> None:
     )
 
 
-def resolve(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
+def resolve(ticket: Ticket, actor: User | None = None) -> Ticket:
     with transaction.atomic():
         ticket = lock(ticket)
         if ticket.status == Status.RESOLVED:
@@ -420,19 +412,19 @@ def resolve(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
         )
 
 
-def close(ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
+def close(ticket: Ticket, actor: User | None = None) -> Ticket:
     with transaction.atomic():
         ticket = lock(ticket)
         if ticket.status == Status.CLOSED:
             return ticket
         _drop_pending_answers(ticket, "closed")
-        fields = {} if ticket.resolved_at else {"resolved_at": timezone.now()}
-        return _transition(ticket, Status.CLOSED, actor=actor, kind=EventKind.CLOSED, **fields)
+        resolved_at = ticket.resolved_at or timezone.now()
+        return _transition(
+            ticket, Status.CLOSED, actor=actor, kind=EventKind.CLOSED, resolved_at=resolved_at
+        )
 
 
-def choose_model(
-    ticket: Ticket, version: ModelVersion | None, user: AbstractBaseUser | None = None
-) -> Ticket:
+def choose_model(ticket: Ticket, version: ModelVersion | None, user: User | None = None) -> Ticket:
     """The chat's model switcher: later answers on this ticket come from `version`.
 
     `None` goes back to the default version. The status does not change.

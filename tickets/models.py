@@ -133,7 +133,7 @@ class Ticket(models.Model):
         return self.status in (Status.RESOLVED, Status.CLOSED)
 
 
-class MessageQuerySet(models.QuerySet):
+class MessageQuerySet(models.QuerySet["Message"]):
     def visible_to_requester(self) -> "MessageQuerySet":
         return self.filter(visible_to_user=True)
 
@@ -180,6 +180,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = MessageQuerySet.as_manager()
+    # Not a column: the portal's chat sets the reader's rating here for its templates.
+    my_rating: bool | None
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -1,7 +1,7 @@
 """The groups that carry permissions: agents work tickets, managers see and manage all.
 What each group holds is derived from the admin's permission matrix (access/matrix.py)."""
 
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 
 from access.matrix import AGENTS, MANAGERS, Role, group_permissions
 
@@ -27,11 +27,11 @@ def _permissions(names: set[str]) -> list[Permission]:
     return found
 
 
-def is_agent(user: AbstractBaseUser) -> bool:
+def is_agent(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and user.groups.filter(name__in=[AGENTS, MANAGERS]).exists()
 
 
-def is_manager(user: AbstractBaseUser) -> bool:
+def is_manager(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and (
         user.is_superuser or user.groups.filter(name=MANAGERS).exists()
     )

@@ -1,10 +1,12 @@
 """Portal views for end users: their tickets, the chat, and the buttons around it."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
@@ -12,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling, push_url, reswap, retarget
+from django_htmx.middleware import HtmxDetails
 
 from . import lifecycle
 from .forms import MessageForm, ModelSwitchForm, NewTicketForm, RatingForm
@@ -32,11 +35,21 @@ TEMPLATE_ENUMS = {"Status": Status, "Role": Role, "EscalationReason": Escalation
 CHAT = "tickets/detail.html"
 
 
-def _render(request: HttpRequest, template_name: str, context: dict[str, object]) -> HttpResponse:
+class PortalRequest(HttpRequest):
+    """A request as the portal's views get it: signed in (each view is login_required) and
+    read by django-htmx's middleware."""
+
+    user: User
+    htmx: HtmxDetails
+
+
+def _render(
+    request: PortalRequest, template_name: str, context: Mapping[str, object]
+) -> HttpResponse:
     return render(request, template_name, {**TEMPLATE_ENUMS, **context})
 
 
-def _own_ticket(request: HttpRequest, pk: int) -> Ticket:
+def _own_ticket(request: PortalRequest, pk: int) -> Ticket:
     """The requester's ticket or 404: another user's ticket looks exactly like a missing one."""
     tickets = Ticket.objects.select_related("model_version", "assigned_to")
     return get_object_or_404(tickets, pk=pk, requester=request.user)
@@ -45,7 +58,7 @@ def _own_ticket(request: HttpRequest, pk: int) -> Ticket:
 # --- the list of my tickets -------------------------------------------------
 
 
-def _my_tickets(request: HttpRequest) -> QuerySet[Ticket]:
+def _my_tickets(request: PortalRequest) -> QuerySet[Ticket]:
     last_visible = (
         Message.objects.visible_to_requester()
         .filter(ticket=OuterRef("pk"))
@@ -59,13 +72,13 @@ def _my_tickets(request: HttpRequest) -> QuerySet[Ticket]:
     )
 
 
-def _page(request: HttpRequest) -> Page:
+def _page(request: PortalRequest) -> Page[Ticket]:
     return Paginator(_my_tickets(request), TICKETS_PER_PAGE).get_page(request.GET.get("page"))
 
 
 @require_GET
 @login_required
-def ticket_list(request: HttpRequest) -> HttpResponse:
+def ticket_list(request: PortalRequest) -> HttpResponse:
     context = {"page": _page(request)}
     if request.htmx and request.htmx.target == "ticket-list":
         return _render(request, "tickets/list.html#ticket_list", context)
@@ -74,7 +87,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def new_ticket(request: HttpRequest) -> HttpResponse:
+def new_ticket(request: PortalRequest) -> HttpResponse:
     form = NewTicketForm(request.POST or None)
     if request.method == "GET" or not form.is_valid():
         return _render(request, "tickets/new.html", {"form": form})
@@ -106,9 +119,12 @@ class ChatCursor:
 
     @classmethod
     def from_query(cls, query: QueryDict) -> "ChatCursor | None":
+        after, seen, state = query.get("after"), query.get("seen"), query.get("state")
+        if after is None or seen is None or state is None:
+            return None
         try:
-            return cls(int(query["after"]), int(query["seen"]), query["state"])
-        except (KeyError, ValueError):
+            return cls(int(after), int(seen), state)
+        except ValueError:
             return None
 
     def as_query(self) -> str:
@@ -135,7 +151,7 @@ def _chat_state(ticket: Ticket, pending: bool) -> str:
     return f"{ticket.status}.{ticket.assigned_to_id or 0}.{int(pending)}"
 
 
-def _conversation(request: HttpRequest, ticket: Ticket, after: int = 0) -> list[Message]:
+def _conversation(request: PortalRequest, ticket: Ticket, after: int = 0) -> list[Message]:
     """The visible messages with ids above `after`, each with the user's rating of it."""
     shown = list(
         ticket.messages.visible_to_requester()
@@ -171,7 +187,7 @@ def _poll_context(
 
 
 def _chat_context(
-    request: HttpRequest, ticket: Ticket, form: MessageForm | None = None
+    request: PortalRequest, ticket: Ticket, form: MessageForm | None = None
 ) -> dict[str, object]:
     # Read before the messages: a chat never stops polling short of the last message.
     pending = _is_pending(ticket)
@@ -187,7 +203,7 @@ def _chat_context(
 
 
 def _conversation_response(
-    request: HttpRequest, ticket: Ticket, *, fresh_composer: bool = False
+    request: PortalRequest, ticket: Ticket, *, fresh_composer: bool = False
 ) -> HttpResponse:
     """The whole message list, plus out-of-band the ticket bar, the poller (and a composer)."""
     ticket = _own_ticket(request, ticket.pk)  # re-read: the lifecycle may have changed it
@@ -204,7 +220,7 @@ def _has_all_up_to(ticket: Ticket, cursor: ChatCursor) -> bool:
 
 
 def _poll_response(
-    request: HttpRequest, template_name: str, context: dict[str, object]
+    request: PortalRequest, template_name: str, context: dict[str, object]
 ) -> HttpResponse:
     """Once the ticket is settled nothing more will come, so the answer also ends the polling."""
     if context["poll_trigger"]:
@@ -215,14 +231,14 @@ def _poll_response(
 
 @require_GET
 @login_required
-def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_detail(request: PortalRequest, pk: int) -> HttpResponse:
     ticket = _own_ticket(request, pk)
     return _render(request, CHAT, _chat_context(request, ticket))
 
 
 @require_GET
 @login_required
-def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation(request: PortalRequest, pk: int) -> HttpResponse:
     """The chat's poll: the messages newer than its cursor, and the ticket bar if it changed."""
     ticket = _own_ticket(request, pk)
     if not request.htmx:
@@ -250,7 +266,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def post_message(request: HttpRequest, pk: int) -> HttpResponse:
+def post_message(request: PortalRequest, pk: int) -> HttpResponse:
     ticket = _own_ticket(request, pk)
     form = MessageForm(request.POST)
     if form.is_valid():
@@ -265,7 +281,7 @@ def post_message(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(ticket)
 
 
-def _refused_message(request: HttpRequest, ticket: Ticket, form: MessageForm) -> HttpResponse:
+def _refused_message(request: PortalRequest, ticket: Ticket, form: MessageForm) -> HttpResponse:
     """Show why the message was refused, keeping what the user typed in the box."""
     if request.htmx:
         response = _render(request, f"{CHAT}#composer", {"ticket": ticket, "form": form})
@@ -276,7 +292,7 @@ def _refused_message(request: HttpRequest, ticket: Ticket, form: MessageForm) ->
 # --- the buttons around the chat --------------------------------------------
 
 
-def _after_action(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+def _after_action(request: PortalRequest, ticket: Ticket) -> HttpResponse:
     if request.htmx:
         return _conversation_response(request, ticket)
     return redirect(ticket)
@@ -284,7 +300,7 @@ def _after_action(request: HttpRequest, ticket: Ticket) -> HttpResponse:
 
 @require_POST
 @login_required
-def ask_for_human(request: HttpRequest, pk: int) -> HttpResponse:
+def ask_for_human(request: PortalRequest, pk: int) -> HttpResponse:
     ticket = _own_ticket(request, pk)
     # After a thumbs-down the chat asks "Get a person?": the reason says the answer failed.
     not_helpful = request.POST.get("because") == EscalationReason.NOT_HELPFUL
@@ -298,7 +314,7 @@ def ask_for_human(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def mark_solved(request: HttpRequest, pk: int) -> HttpResponse:
+def mark_solved(request: PortalRequest, pk: int) -> HttpResponse:
     ticket = _own_ticket(request, pk)
     try:
         lifecycle.mark_solved(ticket, request.user)
@@ -311,7 +327,7 @@ def mark_solved(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def choose_model(request: HttpRequest, pk: int) -> HttpResponse:
+def choose_model(request: PortalRequest, pk: int) -> HttpResponse:
     ticket = _own_ticket(request, pk)
     form = ModelSwitchForm(request.POST)
     if form.is_valid():
@@ -326,7 +342,7 @@ def choose_model(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def rate_message(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+def rate_message(request: PortalRequest, pk: int, message_id: int) -> HttpResponse:
     ticket = _own_ticket(request, pk)
     rated = Message.objects.visible_to_requester().filter(role__in=RATED_ROLES)
     message = get_object_or_404(rated, pk=message_id, ticket=ticket)

@@ -1,7 +1,7 @@
 """What the training admins share: read-only record admins and the form page of a tool."""
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -35,6 +35,12 @@ def form_page(
         "submit": submit,
     }
     return TemplateResponse(request, FORM_TEMPLATE, context)
+
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    """The form field of a foreign key, whose choices a start form narrows."""
+    # A ModelForm makes a ModelChoiceField of every foreign key it lists.
+    return cast(forms.ModelChoiceField, form.fields[name])
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,6 +1,7 @@
 """Template filters of the portal and the agents' workspace."""
 
 from django import template
+from django.contrib.auth.models import User
 from django.utils.safestring import SafeString
 
 from tickets.rendering import render_markdown
@@ -22,7 +23,7 @@ def percent(value: float | None) -> str:
 
 
 @register.filter
-def person_name(user: object, fallback: str = "Support") -> str:
+def person_name(user: User | None, fallback: str = "Support") -> str:
     """How the portal names an agent: full name, else username; a deleted user gets `fallback`."""
     if user is None:
         return fallback

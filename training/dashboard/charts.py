@@ -4,6 +4,7 @@ Plain data in, SVG out: nothing here reads the database.
 """
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,7 @@ def _by_bin(table: list[dict[str, Any]], key: str, bins: int) -> list[float | No
 
 
 def grouped_bars(
-    title: str, labels: list[str], series: dict[str, list[float]], box: Box | None = None
+    title: str, labels: list[str], series: Mapping[str, Sequence[float]], box: Box | None = None
 ) -> SafeString:
     """Bars side by side per label, one colour per series."""
     box = box or Box()

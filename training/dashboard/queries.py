@@ -170,7 +170,8 @@ def _answers_in(since: datetime) -> QuerySet[Message]:
 def confidence_distribution(since: datetime) -> dict[str, list[int]]:
     """Answers per confidence bin: passed the gate / escalated, thumbs up / down."""
     series = {name: [0] * BINS for name in ("passed", "escalated", "thumbs_up", "thumbs_down")}
-    for row in _answers_in(since).values("bin", "passed_gate").annotate(n=Count("pk")):
+    # "bin" is _answers_in's annotation, which the QuerySet[Message] it returns cannot name.
+    for row in _answers_in(since).values("bin", "passed_gate").annotate(n=Count("pk")):  # type: ignore[misc]
         name = "passed" if row["passed_gate"] else "escalated"
         series[name][_clamp(row["bin"])] += row["n"]
     rated = (
@@ -196,7 +197,7 @@ def calibration(since: datetime) -> list[dict[str, Any]]:
     )
     rows = (
         _answers_in(since)
-        .values("bin")
+        .values("bin")  # type: ignore[misc]  # _answers_in's annotation, as above
         .annotate(
             # Distinct: the join with ratings repeats an answer once per rating.
             n=Count("pk", distinct=True),
@@ -267,8 +268,8 @@ def workload(since: datetime) -> list[dict[str, Any]]:
 def versions_overview() -> list[dict[str, Any]]:
     versions = list(ModelVersion.objects.order_by("-is_default", "stage", "name"))
     latest: dict[int, ShadowComparison] = {}
-    for comparison in ShadowComparison.objects.select_related("active").order_by("-created_at"):
-        latest.setdefault(comparison.candidate_id, comparison)
+    for found in ShadowComparison.objects.select_related("active").order_by("-created_at"):
+        latest.setdefault(found.candidate_id, found)
     rows = []
     for version in versions:
         comparison = latest.get(version.pk)

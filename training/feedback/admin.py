@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from access.accounts import signed_in_user
 from access.matrix import MatrixPermissions
 from jobs.admin import JOB_FIELDS, JobAdminMixin, start_job
 from tickets.models import Ticket
@@ -144,10 +145,10 @@ class TrainingExampleAdmin(MatrixPermissions, admin.ModelAdmin):
             # An edit is a review: approved, unless the manager chose a state as well.
             chosen = "review_state" in form.changed_data
             state = obj.review_state if chosen else ReviewState.APPROVED
-            edit_correction(obj, obj.correction, request.user, state=state)
+            edit_correction(obj, obj.correction, signed_in_user(request), state=state)
             return
         if "review_state" in form.changed_data:
-            set_state([obj], obj.review_state, request.user)
+            set_state([obj], obj.review_state, signed_in_user(request))
             return
         super().save_model(request, obj, form, change)
 
@@ -177,7 +178,7 @@ class TrainingExampleAdmin(MatrixPermissions, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 run = plan_retraining(
-                    request.user,
+                    signed_in_user(request),
                     replay=form.cleaned_data["replay"],
                     replay_ratio=form.cleaned_data["replay_ratio"],
                     train_overrides={"max_steps": form.cleaned_data["max_steps"]},
@@ -198,17 +199,17 @@ class TrainingExampleAdmin(MatrixPermissions, admin.ModelAdmin):
 
     @admin.action(description="Approve selected examples", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
-        count = set_state(queryset, ReviewState.APPROVED, request.user)
+        count = set_state(queryset, ReviewState.APPROVED, signed_in_user(request))
         self.message_user(request, f"{count} example(s) approved.")
 
     @admin.action(description="Reject selected examples", permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
-        count = set_state(queryset, ReviewState.REJECTED, request.user)
+        count = set_state(queryset, ReviewState.REJECTED, signed_in_user(request))
         self.message_user(request, f"{count} example(s) rejected.")
 
     @admin.action(description="Send selected back to pending", permissions=["change"])
     def back_to_pending(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
-        count = set_state(queryset, ReviewState.PENDING, request.user)
+        count = set_state(queryset, ReviewState.PENDING, signed_in_user(request))
         self.message_user(request, f"{count} example(s) back in the queue.")
 
     @admin.action(
@@ -220,7 +221,7 @@ class TrainingExampleAdmin(MatrixPermissions, admin.ModelAdmin):
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         filters = ExportFilters(example_ids=list(queryset.values_list("pk", flat=True)))
         export = DataExport.objects.create(
-            started_by=request.user,
+            started_by=signed_in_user(request),
             filters={**filters.as_json(), "validation_fraction": 0.0},
             path=str(_exports_dir() / f"examples-{stamp}-{request.user.pk}.jsonl"),
         )
@@ -230,7 +231,7 @@ class TrainingExampleAdmin(MatrixPermissions, admin.ModelAdmin):
     def erase_tickets(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
         ticket_ids = sorted(set(queryset.values_list("ticket_id", flat=True)))
         for ticket_id in ticket_ids:
-            erase_ticket(ticket_id, requested_by=request.user)
+            erase_ticket(ticket_id, requested_by=signed_in_user(request))
         self.message_user(request, f"{len(ticket_ids)} ticket(s) erased.")
 
 
@@ -252,7 +253,7 @@ class DataExportAdmin(MatrixPermissions, JobAdminMixin, ReadOnlyAdmin):
     list_filter = ["status"]
     list_select_related = ["started_by"]
     ordering = ["-created_at"]
-    fields = [
+    fields = readonly_fields = (
         *JOB_FIELDS,
         "format",
         "path",
@@ -261,8 +262,7 @@ class DataExportAdmin(MatrixPermissions, JobAdminMixin, ReadOnlyAdmin):
         "filters_pretty",
         "report_pretty",
         "ticket_count",
-    ]
-    readonly_fields = fields
+    )
 
     @admin.display(description="Redacted")
     def redacted(self, export: DataExport) -> int:
@@ -318,8 +318,9 @@ class ErasureAdmin(MatrixPermissions, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Erasure, form: forms.ModelForm, change: bool
     ) -> None:
-        erasure = erase_ticket(obj.ticket_id, requested_by=request.user)
-        obj.pk, obj.created_at, obj.requested_by = erasure.pk, erasure.created_at, request.user
+        erasure = erase_ticket(obj.ticket_id, requested_by=signed_in_user(request))
+        obj.pk, obj.created_at = erasure.pk, erasure.created_at
+        obj.requested_by = signed_in_user(request)
         obj._state.adding = False
 
     def save_related(

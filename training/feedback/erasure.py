@@ -1,6 +1,6 @@
 """Erasure of a ticket on request: gone from every later export, earlier exports named."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from access import events
@@ -18,7 +18,7 @@ def exports_holding(ticket_id: int) -> list[int]:
     return held
 
 
-def erase_ticket(ticket_id: int, requested_by: AbstractBaseUser | None = None) -> Erasure:
+def erase_ticket(ticket_id: int, requested_by: User | None = None) -> Erasure:
     """Delete the ticket (its messages and training examples cascade) and record the erasure.
 
     The files of earlier exports are not rewritten: the Erasure row names them, so whoever

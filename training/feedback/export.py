@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connections
 from django.db.models import CharField, QuerySet, TextField
 from django.db.models.functions import Cast
@@ -219,7 +219,7 @@ def export_examples(
     fmt: str = "jsonl",
     filters: ExportFilters | None = None,
     validation_fraction: float = 0.0,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     chunk_size: int = CHUNK_SIZE,
     workers: int | None = None,
     pool_threshold: int = POOL_THRESHOLD,
@@ -246,7 +246,7 @@ def export_examples(
     )
 
 
-def register_export_datasets(fields: dict[str, Any], user: AbstractBaseUser | None) -> None:
+def register_export_datasets(fields: dict[str, Any], user: User | None) -> None:
     """Each JSONL file of an export becomes a dataset people can train or evaluate on."""
     if fields["format"] != "jsonl":
         return
@@ -468,6 +468,7 @@ class _Workers:
 def _serve(tasks: Connection) -> None:
     """A worker's loop: format each segment it is sent, until it is sent None."""
     while (task := tasks.recv()) is not None:
+        result: tuple[bool, object]
         try:
             result = (True, _format_segment(*task))
         except Exception:  # the export re-raises it in the main process

@@ -23,7 +23,7 @@ that could be a number, one region after the other.
 import ipaddress
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -187,7 +187,7 @@ class _FormsDetector(RegexBasedDetector):
     def triggers(cls) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t for triggers, _pattern in cls.forms for t in triggers))
 
-    def analyze_string(self, string: str) -> Iterable[str]:
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
         lowered = _lower_in_place(string)
         for triggers, pattern in self.forms:
             if not any(map(lowered.__contains__, triggers)):
@@ -195,7 +195,9 @@ class _FormsDetector(RegexBasedDetector):
             for match in pattern.finditer(lowered if self.on_lowered else string):
                 if self.on_lowered and match.start() and lowered[match.start() - 1].isalpha():
                     continue
-                yield string[match.start(match.lastindex) : match.end(match.lastindex)]
+                # Each form's value is its last group: `lastindex` is never None here.
+                begin, end = match.span(match.lastindex)  # type: ignore[arg-type]
+                yield string[begin:end]
 
 
 def _lower_in_place(text: str) -> str:
@@ -281,7 +283,7 @@ class _CommandLinePassword(_FormsDetector):
     _ARGUMENT = re.compile(r"\"[^\"]*\"|\S+")
     _NOT_A_PASSWORD = re.compile(r"[A-Za-z]:|\*|\"?(?:\\\\|/).*")  # drive, share, option
 
-    def analyze_string(self, string: str) -> Iterable[str]:
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
         for found in super().analyze_string(string):
             if (net_use := self._NET_USE.search(string)) is None or net_use.group(1) != found:
                 yield found
@@ -307,7 +309,7 @@ class _SpokenPassword(_FormsDetector):
     )
     forms = ((_ROOTS, _PATTERN),)
 
-    def analyze_string(self, string: str) -> Iterable[str]:
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
         # Matched at each root, not searched for: "password" is in most tickets, a password
         # after it in few.
         lowered = _lower_in_place(string)
@@ -316,7 +318,9 @@ class _SpokenPassword(_FormsDetector):
             while at >= 0:
                 starts_word = not (at and lowered[at - 1].isalpha())
                 if starts_word and (match := self._PATTERN.match(lowered, at)) is not None:
-                    yield string[match.start(match.lastindex) : match.end(match.lastindex)]
+                    # Each form's value is its last group: `lastindex` is never None here.
+                    begin, end = match.span(match.lastindex)  # type: ignore[arg-type]
+                    yield string[begin:end]
                 at = lowered.find(root, at + 1)
 
 
@@ -630,7 +634,7 @@ def _value_span(line: str, begin: int, end: int, widen: bool) -> tuple[int, int]
         # Not left over "=": that is the key's, and "=" ends base64 rather than starts it.
         while begin and (line[begin - 1].isalnum() or line[begin - 1] in "_+/-"):
             begin -= 1
-        return begin, _TOKEN_REST.match(line, end).end()
+        return begin, _TOKEN_REST.match(line, end).end()  # type: ignore[union-attr]  # * always matches
     if end - begin < _SHORT_VALUE:
         before = line[begin - 1] if begin else " "
         after = line[end] if end < len(line) else " "

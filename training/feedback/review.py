@@ -4,7 +4,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -21,7 +21,7 @@ _WORDS = re.compile(r"\S+\s*|\s+")
 def set_state(
     examples: QuerySet[TrainingExample] | Iterable[TrainingExample],
     state: str,
-    reviewer: AbstractBaseUser,
+    reviewer: User,
 ) -> int:
     """Approve, reject or send back to pending; records who reviewed and when."""
     if state not in ReviewState.values:
@@ -43,18 +43,18 @@ def set_state(
     return count
 
 
-def approve(examples: QuerySet[TrainingExample], reviewer: AbstractBaseUser) -> int:
+def approve(examples: QuerySet[TrainingExample], reviewer: User) -> int:
     return set_state(examples, ReviewState.APPROVED, reviewer)
 
 
-def reject(examples: QuerySet[TrainingExample], reviewer: AbstractBaseUser) -> int:
+def reject(examples: QuerySet[TrainingExample], reviewer: User) -> int:
     return set_state(examples, ReviewState.REJECTED, reviewer)
 
 
 def edit_correction(
     example: TrainingExample,
     correction: str,
-    reviewer: AbstractBaseUser,
+    reviewer: User,
     state: str = ReviewState.APPROVED,
 ) -> TrainingExample:
     """A manager rewrites the agent's answer; an edited example is approved unless told."""
@@ -77,7 +77,7 @@ def correction_diff_html(draft: str, correction: str) -> SafeString:
     if not draft:
         return mark_safe(f'<ins class="diff-ins">{escape(correction)}</ins>')
     old, new = _WORDS.findall(draft), _WORDS.findall(correction)
-    parts = []
+    parts: list[str] = []
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal":

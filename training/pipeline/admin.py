@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from assistant.models import ModelVersion
 from jobs.admin import JOB_FIELDS, JobAdminMixin
 
-from ..admin_base import ReadOnlyAdmin
+from ..admin_base import ReadOnlyAdmin, choice_field
 from .models import Dataset, DatasetSplit, EvaluationRun, GateFit, TrainingRun
 from .tasks import run_evaluation, run_gate_fit, run_training
 
@@ -53,9 +53,11 @@ class StartRunForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("base_version", "train_dataset", "validation_dataset"):
             self.fields[name].required = True
-        self.fields["base_version"].queryset = ModelVersion.objects.all()
-        self.fields["train_dataset"].queryset = _datasets(DatasetSplit.TRAIN, DatasetSplit.ALL)
-        self.fields["validation_dataset"].queryset = _datasets(
+        choice_field(self, "base_version").queryset = ModelVersion.objects.all()
+        choice_field(self, "train_dataset").queryset = _datasets(
+            DatasetSplit.TRAIN, DatasetSplit.ALL
+        )
+        choice_field(self, "validation_dataset").queryset = _datasets(
             DatasetSplit.VALIDATION, DatasetSplit.ALL
         )
 
@@ -76,7 +78,7 @@ class DatasetAdmin(ReadOnlyAdmin):
     list_display = ["name", "split", "source", "rows", "created_at", "path"]
     list_filter = ["split", "source"]
     search_fields = ["name", "path"]
-    fields = ["name", "split", "source", "rows", "sha256", "path", "created_by", "created_at"]
+    fields = ("name", "split", "source", "rows", "sha256", "path", "created_by", "created_at")
     readonly_fields = fields
 
 
@@ -107,14 +109,20 @@ class TrainingRunAdmin(JobAdminMixin, admin.ModelAdmin):
         "evaluation_link",
     ]
 
-    def get_form(self, request: HttpRequest, obj: TrainingRun | None = None, **kwargs: Any) -> Any:
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: TrainingRun | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = StartRunForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: TrainingRun | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: TrainingRun | None = None) -> tuple[str, ...]:
         if obj is None:
-            return [
+            return (
                 *StartRunForm.Meta.fields,
                 "max_steps",
                 "batch_size",
@@ -122,8 +130,8 @@ class TrainingRunAdmin(JobAdminMixin, admin.ModelAdmin):
                 "lr",
                 "load_in_4bit",
                 "name",
-            ]
-        return self.readonly_fields
+            )
+        return tuple(self.readonly_fields)
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: TrainingRun | None = None
@@ -227,7 +235,7 @@ class StartEvaluationForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = _datasets(
+        choice_field(self, "dataset").queryset = _datasets(
             DatasetSplit.TEST, DatasetSplit.VALIDATION, DatasetSplit.ALL
         )
 
@@ -241,16 +249,20 @@ class EvaluationRunAdmin(JobAdminMixin, admin.ModelAdmin):
     readonly_fields = [*JOB_FIELDS, "version", "dataset", "limit", "summary_pretty"]
 
     def get_form(
-        self, request: HttpRequest, obj: EvaluationRun | None = None, **kwargs: Any
-    ) -> Any:
+        self,
+        request: HttpRequest,
+        obj: EvaluationRun | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
         # The add page only: on a row's page every field is read-only, so the start form
         # would find no dataset field to narrow (a server error on every evaluation's page).
         if obj is None:
             kwargs["form"] = StartEvaluationForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: EvaluationRun | None = None) -> list[str]:
-        return StartEvaluationForm.Meta.fields if obj is None else self.readonly_fields
+    def get_fields(self, request: HttpRequest, obj: EvaluationRun | None = None) -> tuple[str, ...]:
+        return tuple(StartEvaluationForm.Meta.fields if obj is None else self.readonly_fields)
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: EvaluationRun | None = None
@@ -276,12 +288,13 @@ class StartGateFitForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = _datasets(
+        choice_field(self, "dataset").queryset = _datasets(
             DatasetSplit.TEST, DatasetSplit.VALIDATION, DatasetSplit.ALL
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # a ModelForm's returns cleaned_data, which the stubs cannot promise
+        cleaned = self.cleaned_data
         if not cleaned.get("dataset") and not cleaned.get("desk_outcomes"):
             raise forms.ValidationError("Choose a dataset, the desk's outcomes, or both.")
         return cleaned
@@ -300,13 +313,19 @@ class GateFitAdmin(JobAdminMixin, admin.ModelAdmin):
         "metrics_pretty",
     ]
 
-    def get_form(self, request: HttpRequest, obj: GateFit | None = None, **kwargs: Any) -> Any:
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: GateFit | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
         if obj is None:  # the add page only, as for evaluations
             kwargs["form"] = StartGateFitForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: GateFit | None = None) -> list[str]:
-        return StartGateFitForm.Meta.fields if obj is None else self.readonly_fields
+    def get_fields(self, request: HttpRequest, obj: GateFit | None = None) -> tuple[str, ...]:
+        return tuple(StartGateFitForm.Meta.fields if obj is None else self.readonly_fields)
 
     def get_readonly_fields(self, request: HttpRequest, obj: GateFit | None = None) -> list[str]:
         return self.readonly_fields if obj is not None else []

@@ -175,7 +175,7 @@ def _reply_after(rows: list[dict[str, str]], asker: str) -> str:
     lines in a shared channel are someone else's conversation."""
     helper = next((r["from"] for r in rows if r["from"] != asker and r["to"] == asker), None)
     helper = helper or next((r["from"] for r in rows if r["from"] != asker), None)
-    lines = []
+    lines: list[str] = []
     for r in rows:
         if r["from"] == asker and lines:
             break

@@ -108,6 +108,7 @@ def answer_like_production(
     answered: list[Answered] = []
     for start in range(0, len(conversations), batch_size):
         batch = conversations[start : start + batch_size]
+        retrievals: list[dict[str, Any]]
         if grounder is None:
             prompts, passages, retrievals = batch, [""] * len(batch), [{} for _ in batch]
         else:
@@ -257,7 +258,7 @@ def evaluate_spec(
     rouge = [metrics.rouge_l(a, r) for a, r in zip(answers, references, strict=True)]
     similarity = pairwise_cosine(answers, references)
     good = [s >= good_bar for s in similarity]
-    scores_by_name = {
+    scores_by_name: dict[str, list[float]] = {
         name: [g.scores[name] for g in generations]
         for name in GATE_SCORES
         if all(name in g.scores for g in generations)
@@ -347,7 +348,9 @@ def plot_reliability(
     fig, ax = plt.subplots(figsize=(5, 5))
     if (low, high) == (0.0, 1.0):  # a diagonal only means something for probabilities
         ax.plot([0, 1], [0, 1], ":", color="grey", label="calibrated")
-    ax.plot([b.mean_score for b in filled], [b.good_rate for b in filled], "o-", label=gate.score)
+    # A bin with answers in it has both means: neither list holds a None.
+    means, rates = [b.mean_score for b in filled], [b.good_rate for b in filled]
+    ax.plot(means, rates, "o-", label=gate.score)  # type: ignore[arg-type]
     if math.isfinite(gate.threshold):
         ax.axvline(
             gate.threshold, color="red", linestyle="--", label=f"threshold {gate.threshold:.2f}"

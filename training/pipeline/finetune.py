@@ -171,7 +171,7 @@ def add_lora(model: Any, config: TrainConfig) -> Any:
         model.enable_input_require_grads()
     targets: str | list[str] = config.target_modules
     if targets != "all-linear":
-        targets = [name.strip() for name in targets.split(",") if name.strip()]
+        targets = [name.strip() for name in config.target_modules.split(",") if name.strip()]
     lora = LoraConfig(
         r=config.rank,
         lora_alpha=config.alpha,

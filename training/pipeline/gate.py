@@ -282,13 +282,13 @@ def split_by_group(groups: Sequence[int], held_out: float, seed: int = 0) -> tup
     import numpy as np
     from sklearn.model_selection import GroupShuffleSplit
 
-    groups = np.asarray(groups)
-    if len(set(groups.tolist())) < 2:
+    group_ids = np.asarray(groups)
+    if len(set(group_ids.tolist())) < 2:
         raise GateFitError(
             "all the questions are near-duplicates of one another: nothing to hold out"
         )
     splitter = GroupShuffleSplit(n_splits=1, test_size=held_out, random_state=seed)
-    fit_rows, held_rows = next(splitter.split(np.zeros(len(groups)), groups=groups))
+    fit_rows, held_rows = next(splitter.split(np.zeros(len(group_ids)), groups=group_ids))
     return fit_rows, held_rows
 
 
@@ -311,11 +311,11 @@ def fit_gate(
     y = np.array([int(e.good) for e in examples])
     if groups is None:
         groups = duplicate_groups([e.question for e in examples], config.duplicate_similarity)
-    groups = np.asarray(groups)
+    group_ids = np.asarray(groups)
     fit_rows, held_rows = split_by_group(groups, config.held_out, config.seed)
     _require_both_classes(y[fit_rows], "the answers to fit on")
     method = calibration_method(len(fit_rows), config)
-    model, folds = _fit_calibrated(X[fit_rows], y[fit_rows], groups[fit_rows], method, config)
+    model, folds = _fit_calibrated(X[fit_rows], y[fit_rows], group_ids[fit_rows], method, config)
     gate = exported_gate(model, method)
     probabilities = gate.probabilities(X[held_rows].tolist())
     _check_export(model, gate, X[held_rows], probabilities)
@@ -326,12 +326,12 @@ def fit_gate(
         str(name): X[held_rows, FEATURES.index(str(name))].tolist() for name in GATE_SCORES
     }
     choice = choose_threshold(probabilities, good, config.target_accuracy, config.confidence)
-    figures = {
+    figures: dict[str, Any] = {
         "features": list(FEATURES),
         "examples": len(examples),
         "fit_examples": len(fit_rows),
         "held_out_examples": len(held_rows),
-        "question_groups": len(set(groups.tolist())),
+        "question_groups": len(set(group_ids.tolist())),
         "good_rate": float(y.mean()),
         "sources": _counts(e.source for e in examples),
         "calibration": method,

@@ -11,14 +11,14 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from jobs.runner import Progress, enqueue, finite, run_job
+from jobs.runner import Progress, TaskLimits, enqueue, finite, run_job
 
 from .models import EvaluationRun, GateFit, TrainingRun
 
 log = logging.getLogger(__name__)
 
 
-def job_limits(kind: str) -> dict[str, int]:
+def job_limits(kind: str) -> TaskLimits:
     """Celery's soft and hard limits of a job kind: the task's own, not the answers'."""
     soft = settings.JOB_TIME_LIMITS_S[kind]
     return {"soft_time_limit": soft, "time_limit": soft + settings.JOB_HARD_LIMIT_GRACE_S}

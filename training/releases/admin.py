@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 
+from access.accounts import signed_in_user
 from assistant.models import ModelVersion
 from jobs.admin import JOB_FIELDS, JobAdminMixin, start_job
 
@@ -87,15 +88,14 @@ class ShadowComparisonAdmin(JobAdminMixin, ReadOnlyAdmin):
     list_filter = ["status", "candidate_not_worse"]
     list_select_related = ["candidate", "active", "started_by"]
     ordering = ["-created_at"]
-    fields = [
+    fields = readonly_fields = (
         *JOB_FIELDS,
         "candidate",
         "active",
         "limit",
         "candidate_not_worse",
         "side_by_side",
-    ]
-    readonly_fields = fields
+    )
     actions = ["promote_candidate"]
 
     @admin.display(description="Examples")
@@ -133,7 +133,7 @@ class ShadowComparisonAdmin(JobAdminMixin, ReadOnlyAdmin):
                     form.cleaned_data["candidate"],
                     form.cleaned_data["active"],
                     limit=form.cleaned_data["limit"],
-                    user=request.user,
+                    user=signed_in_user(request),
                 )
             except NoActiveVersion as exc:
                 self.message_user(request, str(exc), messages.ERROR)
@@ -157,7 +157,7 @@ class ShadowComparisonAdmin(JobAdminMixin, ReadOnlyAdmin):
             self.message_user(request, "Choose exactly one comparison.", messages.ERROR)
             return
         try:
-            promotion = promote(queryset.get().candidate, request.user)
+            promotion = promote(queryset.get().candidate, signed_in_user(request))
         except PromotionRefused as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
@@ -212,7 +212,7 @@ class PromotionAdmin(ReadOnlyAdmin):
             try:
                 promotion = promote(
                     form.cleaned_data["candidate"],
-                    request.user,
+                    signed_in_user(request),
                     override_reason=form.cleaned_data["override_reason"],
                 )
             except PromotionRefused as exc:
@@ -234,7 +234,7 @@ class PromotionAdmin(ReadOnlyAdmin):
         self._check(request)
         if request.method == "POST":
             try:
-                promotion = rollback(request.user)
+                promotion = rollback(signed_in_user(request))
             except PromotionRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:

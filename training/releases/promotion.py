@@ -5,7 +5,7 @@ the next task after the commit is answered by the new version. The version switc
 from is retired and leaves the users' model switcher.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,9 +38,7 @@ def can_promote(candidate: ModelVersion) -> tuple[bool, ShadowComparison | None]
     return bool(comparison and comparison.candidate_not_worse), comparison
 
 
-def promote(
-    candidate: ModelVersion, by: AbstractBaseUser | None, override_reason: str = ""
-) -> Promotion:
+def promote(candidate: ModelVersion, by: User | None, override_reason: str = "") -> Promotion:
     """Make `candidate` the active default; needs a passing comparison or a written reason."""
     passed, comparison = can_promote(candidate)
     override_reason = override_reason.strip()
@@ -57,7 +55,7 @@ def promote(
     )
 
 
-def rollback(by: AbstractBaseUser | None) -> Promotion:
+def rollback(by: User | None) -> Promotion:
     """Back to the version the latest promotion replaced."""
     last = Promotion.objects.order_by("-created_at", "-pk").select_related("previous").first()
     if last is None or last.previous is None:
@@ -67,7 +65,7 @@ def rollback(by: AbstractBaseUser | None) -> Promotion:
 
 def _switch(
     version: ModelVersion,
-    by: AbstractBaseUser | None,
+    by: User | None,
     *,
     comparison: ShadowComparison | None = None,
     override_reason: str = "",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from assistant.models import ModelVersion
@@ -51,7 +51,7 @@ def build_retrain_files(
     replay_path: str | Path | None = None,
     replay_ratio: float = DEFAULT_REPLAY_RATIO,
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     seed: int = SEED,
 ) -> RetrainData:
     """train.jsonl (corrections + replay, shuffled) and validation.jsonl (latest corrections)."""
@@ -88,7 +88,7 @@ def build_retrain_files(
 
 
 def plan_retraining(
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     *,
     base: ModelVersion | None = None,
     replay: Dataset | None = None,

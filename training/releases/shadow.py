@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from assistant.models import ModelVersion
 from assistant.registry import get_engine, spec_for
@@ -65,7 +65,7 @@ def start_shadow_comparison(
     active: ModelVersion | None = None,
     *,
     limit: int = DEFAULT_LIMIT,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
 ) -> ShadowComparison:
     """The pending row of a comparison against `active` (default: the default version)."""
     active = active or ModelVersion.default()
@@ -81,7 +81,7 @@ def run_shadow_comparison(
     active: ModelVersion | None = None,
     *,
     limit: int = DEFAULT_LIMIT,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     similarity: Similarity | None = None,
     good_bar: float = DEFAULT_GOOD_BAR,
 ) -> ShadowComparison:

@@ -13,6 +13,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from access.accounts import signed_in_user
 from assistant.admin import ModelVersionAdmin
 from assistant.models import ModelVersion
 
@@ -45,7 +46,7 @@ class PromotingModelVersionAdmin(ModelVersionAdmin):
         try:
             promotion = promote(
                 queryset.get(),
-                request.user,
+                signed_in_user(request),
                 override_reason=request.POST.get("override_reason", ""),
             )
         except PromotionRefused as exc:

@@ -2,6 +2,7 @@
 
 import csv
 import sys
+from collections.abc import Iterator
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -11,7 +12,7 @@ from tickets.models import Message, Role
 SEED_COLUMNS = ["prompt", "response", "confidence"]
 
 
-def weak_answers():
+def weak_answers() -> Iterator[tuple[str, str, float | None]]:
     """(question, draft, confidence) for every answer below its version's threshold."""
     drafts = (
         Message.objects.filter(role=Role.ASSISTANT, passed_gate=False)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from tickets.models import AgentProfile
@@ -32,7 +32,7 @@ DEMO_ACCOUNTS = (
 class Command(BaseCommand):
     help = "Create the demo user, agents and manager (safe to run again)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--url", default="http://127.0.0.1:8000", help="Where the app is served."
         )

@@ -1,6 +1,7 @@
 """Curate the seed CSV and/or UDC dialogues into train/validation/test chat JSONL."""
 
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=0, help="rows read per source (0 = all)")
         parser.add_argument("--seed", type=int, default=69, help="seed of the split shuffle")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         if not (options["seed_csv"] or options["dialogues_csv"] or options["chat_jsonl"]):
             raise CommandError("Give --seed-csv, --dialogues-csv or --chat-jsonl")
         report = curate_to_dir(

@@ -1,6 +1,7 @@
 """Have a teacher LM answer dialogue questions into a resumable chat JSONL."""
 
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=0, help="questions in all (0 = all)")
         parser.add_argument("--prompt-format", default="auto")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         config = DistillConfig(
             teacher_path=options["teacher"],
             prompts_path=options["prompts"],

@@ -1,5 +1,7 @@
 """Erase a ticket and its training examples; name the earlier exports that held it."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tickets.models import Ticket
@@ -12,7 +14,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("ticket_id", type=int)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         try:
             erasure = erase_ticket(options["ticket_id"])
         except Ticket.DoesNotExist as exc:

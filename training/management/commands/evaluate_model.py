@@ -1,6 +1,7 @@
 """Evaluate a model version on a test split and store the report for the admin."""
 
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             "--out", default=None, help="report folder (default MODELS_DIR/reports/<version>)"
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         version = ModelVersion.objects.filter(name=options["version"]).first()
         if version is None:
             raise CommandError(f"No model version named {options['version']!r}")

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -45,7 +46,7 @@ class Command(BaseCommand):
             help="latest share of rows (by ticket time) written to <out>.validation",
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         filters = ExportFilters(
             since=options["since"],
             until=options["until"],

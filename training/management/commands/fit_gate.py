@@ -5,6 +5,7 @@ python manage.py fit_gate --version NAME --dataset NAME [--target-accuracy 0.8]
 """
 
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
             "--no-desk", action="store_true", help="leave out the desk's own outcomes"
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         version = ModelVersion.objects.filter(name=options["version"]).first()
         if version is None:
             raise CommandError(f"No model version named {options['version']!r}")

@@ -7,6 +7,7 @@ pairs as solved cases (redacted). Safe to run again: what is already there is sk
 
 import json
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", help="article folders, .csv or .jsonl files")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         from tqdm import tqdm
 
         paths = [Path(p) for p in options["paths"]]

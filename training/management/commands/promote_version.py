@@ -1,5 +1,7 @@
 """Promote a candidate version to active (or roll back to the previous one)."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assistant.models import ModelVersion
@@ -14,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--override", default="", help="reason to promote without a pass")
         parser.add_argument("--rollback", action="store_true", help="back to the previous one")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         try:
             if options["rollback"]:
                 promotion = rollback(None)

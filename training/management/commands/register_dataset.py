@@ -1,6 +1,8 @@
 """Register a chat JSONL file already on the workers' disk (e.g. distilled teacher data to
 replay), so managers can pick it in the admin."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from training.pipeline.datasets import InvalidDataset, register_dataset
@@ -15,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--split", choices=DatasetSplit.values, default=DatasetSplit.ALL)
         parser.add_argument("--name", default="", help="name shown in the admin")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         try:
             dataset = register_dataset(
                 options["path"], split=options["split"], name=options["name"]

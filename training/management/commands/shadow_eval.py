@@ -1,6 +1,7 @@
 """Compare a candidate version with the active one on recent corrected tickets."""
 
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--active", help="name of the version to beat (default: default)")
         parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         candidate = _version(options["candidate"])
         active = _version(options["active"]) if options["active"] else None
         try:

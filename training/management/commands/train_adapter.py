@@ -1,6 +1,7 @@
 """Train a LoRA adapter and register it as a new, inactive candidate version."""
 
 from dataclasses import fields
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -37,7 +38,7 @@ class Command(BaseCommand):
                 kind = {"int": int, "float": float, "str": str}[str(f.type)]
                 parser.add_argument(flag, type=kind, default=None)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         version = None
         if options["version"]:
             version = ModelVersion.objects.filter(name=options["version"]).first()
