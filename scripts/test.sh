@@ -18,8 +18,9 @@ export TEST_REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT/0"
 export REDIS_URL="$TEST_REDIS_URL"
 start_embedded_redis "$TEST_REDIS_PORT" var/test-redis
 
-echo "== Lint and migrations"
+echo "== Lint, types and migrations"
 ruff check .
+mypy
 python manage.py makemigrations --check --dry-run >/dev/null
 
 if [[ -n "${DATABASE_URL:-}" ]]; then
