@@ -16,11 +16,12 @@ QUESTION = [{"role": "user", "content": "How do I mount a USB disk?"}]
 
 
 def _tiny_gpt_neo(vocab_size: int):
+    # Width 64, like tiny_qwen2: bitsandbytes quantises 4-bit weights in blocks of 64.
     from transformers import GPTNeoConfig, GPTNeoForCausalLM
 
     config = GPTNeoConfig(
         vocab_size=vocab_size,
-        hidden_size=32,
+        hidden_size=64,
         num_layers=2,
         num_heads=4,
         attention_types=[[["global", "local"], 1]],

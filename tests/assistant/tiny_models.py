@@ -4,13 +4,14 @@ from pathlib import Path
 
 
 def tiny_qwen2(vocab_size: int, tied: bool = False):
-    """Qwen2 (biased q/k/v projections, grouped-query attention), 2 layers of width 32."""
+    """Qwen2 (biased q/k/v projections, grouped-query attention), 2 layers of width 64 (the
+    narrowest bitsandbytes' CPU 4-bit path multiplies: it quantises in blocks of 64)."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     config = Qwen2Config(
         vocab_size=vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=64,
+        intermediate_size=128,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
