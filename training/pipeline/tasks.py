@@ -9,9 +9,8 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 
-from jobs.runner import Progress, TaskLimits, enqueue, finite, run_job
+from jobs.runner import Progress, TaskLimits, finite, run_job
 
 from .models import EvaluationRun, GateFit, TrainingRun
 
@@ -22,17 +21,6 @@ def job_limits(kind: str) -> TaskLimits:
     """Celery's soft and hard limits of a job kind: the task's own, not the answers'."""
     soft = settings.JOB_TIME_LIMITS_S[kind]
     return {"soft_time_limit": soft, "time_limit": soft + settings.JOB_HARD_LIMIT_GRACE_S}
-
-
-def start_run(
-    config: dict[str, Any], base_version: Any = None, user: Any = None, **datasets: Any
-) -> TrainingRun:
-    """Record a pending run and enqueue it once the row is committed."""
-    run = TrainingRun.objects.create(
-        config=config, base_version=base_version, started_by=user, **datasets
-    )
-    transaction.on_commit(lambda: enqueue(run_training, run))
-    return run
 
 
 @shared_task(name="training.pipeline.tasks.run_training", acks_late=True, **job_limits("training"))
