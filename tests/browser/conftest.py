@@ -79,6 +79,17 @@ def sign_in(page, live_server, username: str, password: str = TEST_PASSWORD, nex
     return page
 
 
+def ask_in_portal(page, live_server, user, text: str):
+    """Sign in as `user` and send `text` as a new ticket; the page shows it at once."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_server, user.username, next_path="/tickets/new/")
+    page.fill("#id_body", text)
+    page.click("button:has-text('Send')")
+    expect(page.locator(".bubble-row.mine")).to_have_count(1)
+    return page
+
+
 def save_screenshot(page, name: str) -> Path:
     """A full-page PNG under test-artifacts/, to look at after the run."""
     ARTIFACTS.mkdir(exist_ok=True)

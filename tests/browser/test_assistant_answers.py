@@ -4,21 +4,13 @@ and the hand-off when the model is unsure."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import save_screenshot, sign_in
+from tests.browser.conftest import ask_in_portal, save_screenshot, sign_in
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Generation on two shared cores, plus the 2 s poll.
 MODEL_WAIT_MS = 420_000
-
-
-def _ask(page, live_server, user, text: str):
-    sign_in(page, live_server, user.username, next_path="/tickets/new/")
-    page.fill("#id_body", text)
-    page.click("button:has-text('Send')")
-    expect(page.locator(".bubble-row.mine")).to_have_count(1)
-    return page
 
 
 def test_the_answer_appears_with_its_confidence_badge(
@@ -28,7 +20,9 @@ def test_the_answer_appears_with_its_confidence_badge(
     smollm2.save()
     start_worker()
 
-    page = _ask(browser_page, live_server, user, "How do I see which process uses port 80?")
+    page = ask_in_portal(
+        browser_page, live_server, user, "How do I see which process uses port 80?"
+    )
 
     badge = page.locator(".role-assistant .confidence")
     expect(badge).to_be_visible(timeout=MODEL_WAIT_MS)
@@ -44,7 +38,9 @@ def test_an_unsure_answer_hands_off_and_lands_in_the_agents_queue(
     smollm2.save()
     start_worker()
 
-    page = _ask(new_browser_page(), live_server, user, "My keyboard types the wrong letters")
+    page = ask_in_portal(
+        new_browser_page(), live_server, user, "My keyboard types the wrong letters"
+    )
 
     expect(page.locator(".role-system")).to_contain_text(
         "passed your ticket to a person", timeout=MODEL_WAIT_MS

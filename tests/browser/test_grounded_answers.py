@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from knowledge.importing import ImportReport, import_articles
-from tests.browser.conftest import save_screenshot, sign_in
+from tests.browser.conftest import ask_in_portal, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,20 +26,14 @@ def starter_knowledge(transactional_db):
     assert report.articles > 10
 
 
-def _ask(page, live_server, user, text: str):
-    sign_in(page, live_server, user.username, next_path="/tickets/new/")
-    page.fill("#id_body", text)
-    page.click("button:has-text('Send')")
-    expect(page.locator(".bubble-row.mine")).to_have_count(1)
-    return page
-
-
 def test_a_covered_question_is_answered_with_its_sources(
     live_server, browser_page, start_worker, smollm2, starter_knowledge, user, agent
 ):
     start_worker()
 
-    page = _ask(browser_page, live_server, user, "how do i see which process is using port 8080")
+    page = ask_in_portal(
+        browser_page, live_server, user, "how do i see which process is using port 8080"
+    )
 
     answer = page.locator(".role-assistant")
     expect(answer.locator(".sources")).to_be_visible(timeout=MODEL_WAIT_MS)
@@ -55,7 +49,9 @@ def test_an_uncovered_question_reaches_a_person(
 ):
     start_worker()
 
-    page = _ask(new_browser_page(), live_server, user, "what's the weather tomorrow in Paris")
+    page = ask_in_portal(
+        new_browser_page(), live_server, user, "what's the weather tomorrow in Paris"
+    )
 
     expect(page.locator(".role-system")).to_contain_text(
         "passed your ticket to a person", timeout=MODEL_WAIT_MS
