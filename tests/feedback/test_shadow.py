@@ -112,17 +112,33 @@ def test_a_candidate_whose_gate_separates_worse_is_worse():
     assert judge({**active, "gate_auroc": 0.78}, active)[0]
 
 
-def test_it_reads_the_gate_score_as_production_does():
+def test_it_gates_each_answer_as_production_does():
     from assistant.engine import Generation
-    from training.releases.shadow import _gate_score
+    from training.pipeline.evaluation import Answered
+    from training.releases.shadow import _decision
 
-    version = ModelVersion(gate_score="min_chosen_prob")
+    version = ModelVersion(gate_score="min_chosen_prob", gate_threshold=0.3)
     scored = Generation(text="a", token_probs=[0.9], scores={"min_chosen_prob": 0.4}, token_count=1)
     unscored = Generation(text="a", token_probs=[0.9, 0.9], scores={}, token_count=2)
 
-    assert _gate_score(version, scored) == 0.4
+    assert _decision(version, Answered(scored, {})).confidence == 0.4
     # Not the mean token probability (0.9): the answer would go to people in production.
-    assert _gate_score(version, unscored) == 0.0
+    assert _decision(version, Answered(unscored, {})).passed is False
+
+
+def test_both_versions_answer_grounded_on_the_knowledge(versions):
+    from tests.knowledge.helpers import published
+
+    active, candidate = versions
+    published("Reset the VPN", "Open Settings > VPN and press Reset.", slug="vpn")
+    make_example(day=0, question="how do I reset my vpn connection")
+
+    comparison = run_shadow_comparison(candidate, limit=5, similarity=_adapter_answers_win)
+
+    # The deterministic engine echoes the prompt it got: the notes went in front of it.
+    sample = comparison.report["samples"][0]
+    assert "Notes from the helpdesk's knowledge base" in sample["candidate"]["text"]
+    assert "Notes from the helpdesk's knowledge base" in sample["active"]["text"]
 
 
 def test_it_scores_only_tickets_neither_version_trained_on(versions, tmp_path):

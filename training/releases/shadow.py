@@ -156,12 +156,13 @@ def _side(
     similarity: Similarity,
     good_bar: float,
 ) -> dict[str, Any]:
-    generations = _generate(version, conversations)
-    answers = [g.text for g in generations]
-    confidences = [_gate_score(version, g) for g in generations]
+    answered = _answer(version, conversations)
+    answers = [a.generation.text for a in answered]
+    decisions = [_decision(version, a) for a in answered]
+    confidences = [d.confidence for d in decisions]
     similarities = similarity(answers, references) if answers else []
     good = [s >= good_bar for s in similarities]
-    escalated = [c < version.gate_threshold for c in confidences]
+    escalated = [not d.passed for d in decisions]
     return {
         "version": version.name,
         "examples": len(answers),
@@ -179,22 +180,33 @@ def _side(
     }
 
 
-def _generate(version: ModelVersion, conversations: list[list[dict[str, str]]]) -> list[Any]:
-    engine = get_engine()
-    spec = spec_for(version)
-    generations = []
-    for start in range(0, len(conversations), settings.ANSWER_BATCH_SIZE):
-        generations.extend(
-            engine.generate(spec, conversations[start : start + settings.ANSWER_BATCH_SIZE])
-        )
-    return generations
+def _answer(version: ModelVersion, conversations: list[list[dict[str, str]]]) -> list[Any]:
+    """Both sides answer as the answer job would: grounded on the knowledge, in batches."""
+    from tickets.answering import ground_batch
+
+    from ..pipeline.evaluation import answer_like_production
+
+    return answer_like_production(
+        spec_for(version),
+        conversations,
+        get_engine(),
+        ground_batch,
+        batch_size=settings.ANSWER_BATCH_SIZE,
+    )
 
 
-def _gate_score(version: ModelVersion, generation: Any) -> float:
-    """The confidence the gate would read in production, missing scores included."""
-    from assistant.confidence import gate_score
+def _decision(version: ModelVersion, answered: Any) -> Any:
+    """The production gate's verdict on an answer, a trained gate's included."""
+    from assistant.gate import decide
 
-    return gate_score(generation.scores, version.gate_score)
+    generation = answered.generation
+    return decide(
+        version,
+        retrieval=answered.retrieval,
+        scores=generation.scores,
+        token_count=generation.token_count,
+        text=generation.text,
+    )
 
 
 def _completion_loss(
