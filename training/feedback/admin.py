@@ -56,6 +56,26 @@ class RetrainForm(forms.Form):
     max_steps = forms.IntegerField(min_value=1, initial=40, help_text="Optimizer steps.")
 
 
+# What a reviewer sees of an example, in order.
+REVIEW_FIELDS = (
+    "ticket_link",
+    "conversation",
+    "question",
+    "correction_diff",
+    "draft",
+    "correction",
+    "review_state",
+    "reason",
+    "source",
+    "model_version",
+    "confidence_percent",
+    "agent",
+    "reviewer",
+    "reviewed_at",
+    "created_at",
+)
+
+
 @admin.register(TrainingExample)
 class TrainingExampleAdmin(MatrixPermissions, admin.ModelAdmin):
     """Managers review every example; agents read those of their own replies (the matrix's
@@ -81,38 +101,9 @@ class TrainingExampleAdmin(MatrixPermissions, admin.ModelAdmin):
     ordering = ["-created_at", "-pk"]
     date_hierarchy = "created_at"
     list_per_page = 50
-    fields = [
-        "ticket_link",
-        "conversation",
-        "question",
-        "correction_diff",
-        "draft",
-        "correction",
-        "review_state",
-        "reason",
-        "source",
-        "model_version",
-        "confidence_percent",
-        "agent",
-        "reviewer",
-        "reviewed_at",
-        "created_at",
-    ]
-    readonly_fields = [
-        "ticket_link",
-        "conversation",
-        "question",
-        "correction_diff",
-        "draft",
-        "reason",
-        "source",
-        "model_version",
-        "confidence_percent",
-        "agent",
-        "reviewer",
-        "reviewed_at",
-        "created_at",
-    ]
+    fields = REVIEW_FIELDS
+    # A reviewer edits only the answer and its state; the rest is the record of what happened.
+    readonly_fields = tuple(n for n in REVIEW_FIELDS if n not in ("correction", "review_state"))
     actions = ["approve", "reject", "back_to_pending", "export_selected", "erase_tickets"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
