@@ -30,6 +30,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.outcomes import BY_PEOPLE, with_resolver
 from tickets.roles import AGENTS
 
 from ..releases.models import ShadowComparison
@@ -52,14 +53,9 @@ def _tickets_in(since: datetime) -> QuerySet[Ticket]:
     answers = Message.objects.filter(ticket=ticket, role=Role.ASSISTANT, visible_to_user=True)
     questions = Message.objects.filter(ticket=ticket, role=Role.USER)
     events = TicketEvent.objects.filter(ticket=ticket)
-    return Ticket.objects.filter(created_at__gte=since).annotate(
+    return with_resolver(Ticket.objects.filter(created_at__gte=since)).annotate(
         last_answer=Subquery(answers.order_by("-created_at").values("created_at")[:1]),
         last_question=Subquery(questions.order_by("-created_at").values("created_at")[:1]),
-        agent_replied=Exists(Message.objects.filter(ticket=ticket, role=Role.AGENT)),
-        # An agent resolving or closing from the admin is a person's work even without a reply.
-        someone_else_acted=Exists(
-            events.filter(actor__isnull=False).exclude(actor=OuterRef("requester"))
-        ),
         # "This solved it" (lifecycle.mark_solved) resolves the ticket with its requester as actor.
         confirmed=Exists(events.filter(to_status=Status.RESOLVED, actor=OuterRef("requester"))),
         reopened=Exists(events.filter(to_status=Status.REOPENED)),
@@ -67,10 +63,6 @@ def _tickets_in(since: datetime) -> QuerySet[Ticket]:
 
 
 _ESCALATED = Q(escalated_at__isnull=False)
-# Any sign of a person's work: escalated, assigned, an agent's reply or action.
-_BY_PEOPLE = (
-    _ESCALATED | Q(assigned_to__isnull=False) | Q(agent_replied=True) | Q(someone_else_acted=True)
-)
 # A reopened ticket that is open again is no longer solved, whoever confirmed it before.
 _CONFIRMED = Q(confirmed=True, status__in=FINISHED_STATUSES)
 
@@ -85,12 +77,12 @@ def auto_resolved(quiet: datetime) -> Q:
     """Solved by the assistant alone: the user said so, or stayed quiet after the answer
     since `quiet`. An answer nobody replied to yet may still be abandoned, so it waits."""
     answered = Q(last_answer__isnull=False)
-    return answered & ~_BY_PEOPLE & (_CONFIRMED | _went_quiet(quiet))
+    return answered & ~BY_PEOPLE & (_CONFIRMED | _went_quiet(quiet))
 
 
 def still_open(quiet: datetime) -> Q:
     """Still with the assistant and not solved yet: counted neither as solved nor as failed."""
-    return Q(status__in=ACTIVE_STATUSES) & ~(_BY_PEOPLE | auto_resolved(quiet))
+    return Q(status__in=ACTIVE_STATUSES) & ~(BY_PEOPLE | auto_resolved(quiet))
 
 
 def outcome_totals(since: datetime) -> dict[str, Any]:
