@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "knowledge",
     "tickets",
     "training",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,8 @@ CELERY_TASK_ROUTES = {
     "knowledge.tasks.index_article": {"queue": DEFAULT_QUEUE},
     "knowledge.tasks.index_cases": {"queue": DEFAULT_QUEUE},
     "knowledge.tasks.run_reindex": {"queue": EVALUATION_QUEUE},
+    "notifications.tasks.send_notification_email": {"queue": DEFAULT_QUEUE},
+    "notifications.tasks.sweep_pending_emails": {"queue": DEFAULT_QUEUE},
 }
 # One answer at a time per process: a prefetched task would wait behind a long generation.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -257,6 +260,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {
         "task": "jobs.tasks.sweep_stale_jobs",
         "schedule": env_float("JOB_SWEEP_INTERVAL_S", 300.0),
+    },
+    "sweep-pending-emails": {
+        "task": "notifications.tasks.sweep_pending_emails",
+        "schedule": env_float("NOTIFICATION_EMAIL_SWEEP_INTERVAL_S", 60.0),
     },
 }
 
@@ -302,6 +309,32 @@ REDACTION_PHONE_REGIONS = env_list("REDACTION_PHONE_REGIONS", ["US", "GB", "DE",
 # that forgot, and they are the short ones: such a task should be a sweep, not a job.
 CELERY_TASK_SOFT_TIME_LIMIT = DEFAULT_TASK_SOFT_TIME_LIMIT_S
 CELERY_TASK_TIME_LIMIT = DEFAULT_TASK_SOFT_TIME_LIMIT_S + JOB_HARD_LIMIT_GRACE_S
+
+# --- E-mail -----------------------------------------------------------------
+# Dev default: each message is a file under var/mail/ (nothing leaves the machine). Production
+# sets EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the SMTP server's values;
+# the tests' smtp_server fixture does the same for a real aiosmtpd server (workers included).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually port 465
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: pick one")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 20, minimum=1)  # a stuck server must not hold a task
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Helpdesk <helpdesk@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in e-mails are absolute: the address people reach the site at.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://, got {SITE_URL!r}")
+# A failed send is retried with growing pauses (2, 4, 8... minutes), then left as failed.
+NOTIFICATION_EMAIL_MAX_RETRIES = env_int("NOTIFICATION_EMAIL_MAX_RETRIES", 4, minimum=0)
+# An e-mail still untried this long after its notification lost its task: the sweep sends it.
+NOTIFICATION_EMAIL_SWEEP_AFTER_S = env_int("NOTIFICATION_EMAIL_SWEEP_AFTER_S", 120, minimum=1)
 
 # --- Retraining -------------------------------------------------------------
 # Off by default: a model should not change without someone watching.
