@@ -1,4 +1,5 @@
-"""Shared fixtures: users in each role."""
+"""Shared fixtures: users in each role, jobs run here or on real workers, a real Redis and a
+real SMTP server."""
 
 import os
 
@@ -120,3 +121,67 @@ def smollm2(transactional_db, settings):
     version.generation = {"max_new_tokens": 24, "repetition_penalty": 1.1}
     version.save()
     return version
+
+
+class SMTPServer:
+    """What the test SMTP server received: `.messages` (email.message.EmailMessage, in the
+    order they arrived) and their envelopes; `wait_for(n)` waits until n have arrived."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.messages: list = []
+        self.envelopes: list = []
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that points a process's settings at this server."""
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": self.host,
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+            "EMAIL_USE_TLS": "0",
+            "EMAIL_USE_SSL": "0",
+        }
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
+        import email
+        import email.policy
+
+        self.envelopes.append(envelope)
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 30) -> list:
+        from tests.live import wait_until
+
+        wait_until(lambda: len(self.messages) >= count, timeout, f"{count} e-mail(s) to arrive")
+        return self.messages
+
+
+@pytest.fixture
+def smtp_server(settings, monkeypatch):
+    """A real SMTP server (aiosmtpd) on a free port for the test. Django's settings use the
+    SMTP backend at it, and so does a worker started with `start_worker` in the same test
+    (the variables are set in this process's environment, which the worker inherits)."""
+    from aiosmtpd.controller import Controller
+
+    from tests.live import free_port
+
+    server = SMTPServer("127.0.0.1", free_port())
+    controller = Controller(server, hostname=server.host, port=server.port)
+    controller.start()
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    settings.EMAIL_BACKEND = server.env["EMAIL_BACKEND"]
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    try:
+        yield server
+    finally:
+        controller.stop()
