@@ -4,12 +4,14 @@ unsubscribe. Portal-style pages, for end users and staff alike (the admin's head
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from . import preferences, unsubscribe
@@ -17,8 +19,6 @@ from .forms import PreferencesForm
 from .models import Channel, Notification
 
 PER_PAGE = 30
-# The bell asks again this often: a new notification shows within a minute, cheaply.
-BELL_POLL = "every 30s"
 
 
 class SignedInRequest(HttpRequest):
@@ -27,10 +27,15 @@ class SignedInRequest(HttpRequest):
 
 
 @require_GET
-@login_required
-def bell(request: SignedInRequest) -> HttpResponse:
+def bell(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        # Signed out in another tab: the header stops asking (a sign-in page in the bell
+        # would help nobody); a plain visit goes to the sign-in page.
+        if getattr(request, "htmx", False):
+            return HttpResponseStopPolling()
+        return redirect_to_login(request.get_full_path())
     unread = Notification.objects.in_bell_of(request.user).unread().count()
-    return render(request, "notifications/bell.html", {"unread": unread, "poll": BELL_POLL})
+    return render(request, "notifications/bell.html", {"unread": unread})
 
 
 @require_GET
