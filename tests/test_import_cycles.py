@@ -8,7 +8,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("access", "assistant", "knowledge", "tickets", "training", "helpdesk", "jobs")
+PACKAGES = (
+    "access",
+    "assistant",
+    "knowledge",
+    "tickets",
+    "training",
+    "helpdesk",
+    "jobs",
+    "notifications",
+)
 
 
 def _modules() -> dict[str, Path]:
