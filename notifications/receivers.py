@@ -43,13 +43,10 @@ def _on_ticket_event(sender: type, instance: TicketEvent, created: bool, **kwarg
 def _on_message(sender: type, instance: Message, created: bool, **kwargs: object) -> None:
     """The requester wrote on a ticket a person holds (a reply to a resolved one reopens it
     with its agent)."""
+    if not created or instance.role != Role.USER:
+        return  # before reading the ticket: every other message is saved without a query more
     ticket = instance.ticket
-    if (
-        created
-        and instance.role == Role.USER
-        and ticket.assigned_to_id is not None
-        and ticket.status != Status.CLOSED
-    ):
+    if ticket.assigned_to_id is not None and ticket.status != Status.CLOSED:
         after_commit(tell_assignee_of_user_reply, instance.pk, ticket.assigned_to_id)
 
 
