@@ -107,7 +107,19 @@ ADMIN_MATRIX: dict[str, AdminRules] = {
             "tickets_ticket_availability": Extra(STAFF),
             "tickets_ticket_reply": Extra(STAFF),
             "tickets_ticket_act": Extra(STAFF),
+            "tickets_ticket_presence": Extra(STAFF),
+            "tickets_ticket_macro": Extra(STAFF),
         },
+    ),
+    # Macros: agents write personal ones and use the shared; managers keep the shared ones
+    # (and may tidy anyone's). MacroAdmin shows an agent only their own and the shared.
+    "macros.macro": AdminRules(
+        view=STAFF,
+        add=STAFF,
+        change=AGENTS_THEIR_OWN,
+        delete=AGENTS_THEIR_OWN,
+        actions={"make_article_draft": Extra(STAFF)},
+        owner="owner",
     ),
     # Agents change their own availability, nothing else; managers manage every agent.
     "tickets.agentprofile": AdminRules(

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "assistant",
     "knowledge",
     "tickets",
+    "macros",
     "training",
     "notifications",
 ]
@@ -199,6 +200,13 @@ EMBEDDED_REDIS_PORT = env_int("EMBEDDED_REDIS_PORT", 6399, minimum=1)
 REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL must be a redis:// URL, got {REDIS_URL!r}")
+
+# Who has a ticket open in the admin (tickets/presence.py): each open page beats every
+# PRESENCE_HEARTBEAT_S; a page missing two beats is gone after PRESENCE_TTL_S.
+PRESENCE_HEARTBEAT_S = env_int("PRESENCE_HEARTBEAT_S", 10, minimum=2)
+PRESENCE_TTL_S = env_int("PRESENCE_TTL_S", 30, minimum=5)
+if PRESENCE_TTL_S < 2 * PRESENCE_HEARTBEAT_S:
+    raise ImproperlyConfigured("PRESENCE_TTL_S must be at least twice PRESENCE_HEARTBEAT_S")
 
 # Each kind of work has its queue, so a long job never holds up answers (README: who
 # consumes which). Answers take seconds, jobs minutes to hours, the default queue seconds.

@@ -53,14 +53,20 @@ def draft_from_reply(message: Any, editor: Any) -> Article:
         .first()
     ) or message.ticket.subject
     title = question.strip().splitlines()[0][:200] if question.strip() else "Untitled"
+    return draft_article(title, message.body, editor, origin=f"reply:{message.pk}")
+
+
+def draft_article(title: str, body: str, editor: Any, *, origin: str, category: str = "") -> Article:
+    """A new draft article (with its first revision), to polish and publish."""
     with transaction.atomic():
         article = Article.objects.create(
             title=title,
             slug=_free_slug(title),
-            body=message.body,
+            category=category,
+            body=body,
             status=ArticleStatus.DRAFT,
             author=editor,
-            origin=f"reply:{message.pk}",
+            origin=origin,
         )
         record_revision(article, editor)
     return article

@@ -28,7 +28,8 @@ class Article(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # Where it came from: "starter:<file>", "import:<file>", "reply:<message id>", or blank.
+    # Where it came from: "starter:<file>", "import:<file>", "reply:<message id>",
+    # "macro:<macro id>", or blank.
     origin = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -13,6 +13,7 @@ PACKAGES = (
     "assistant",
     "knowledge",
     "tickets",
+    "macros",
     "training",
     "helpdesk",
     "jobs",

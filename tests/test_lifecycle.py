@@ -43,6 +43,8 @@ def test_event_kinds_keep_the_values_stored_rows_have():
         "resolved",
         "closed",
         "model_chosen",
+        "note",
+        "taken_over",
     ]
 
 

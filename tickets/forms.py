@@ -88,3 +88,22 @@ class AgentReplyForm(forms.Form):
         help_text="Kept with the training example when you started from the assistant's draft.",
     )
     draft = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # The macro the text came from, counted when the reply is sent.
+    macro = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # What the page showed (tickets.collision.PageStamp): a changed ticket refuses the send.
+    seen_message = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    seen_assignee = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    seen_status = forms.CharField(required=False, widget=forms.HiddenInput)
+    # Which button: "Send reply" to the user, or "Add internal note" for the desk.
+    send = forms.ChoiceField(
+        choices=[("reply", "Send reply"), ("note", "Add internal note")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def clean_send(self) -> str:
+        return str(self.cleaned_data.get("send") or "reply")
+
+    @property
+    def is_note(self) -> bool:
+        return self.cleaned_data.get("send") == "note"

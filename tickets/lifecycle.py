@@ -11,6 +11,7 @@ from access import events
 from assistant.models import ModelVersion
 
 from . import assignment, enqueue
+from .collision import Change, PageStamp, changes_since
 from .models import (
     AgentProfile,
     AnswerRequest,
@@ -93,6 +94,23 @@ class IllegalTransition(Exception):
 
 class TicketClosed(Exception):
     """Closed tickets take no new messages; the user opens a new ticket instead."""
+
+
+class StaleView(Exception):
+    """The agent wrote from a page that no longer shows the ticket as it is."""
+
+    def __init__(self, ticket: Ticket, changes: list[Change]) -> None:
+        super().__init__(f"Ticket #{ticket.pk} changed since the page was loaded")
+        self.changes = changes
+
+
+class HeldByAnother(Exception):
+    """ "Take" on a ticket another agent holds, without confirming that takeover."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        holder = ticket.assigned_to
+        super().__init__(f"Ticket #{ticket.pk} is held by {holder}")
+        self.holder = holder
 
 
 def lock(ticket: Ticket) -> Ticket:
@@ -320,7 +338,13 @@ def set_availability(agent: User, available: bool, *, actor: User | None = None)
     return profile
 
 
-def assign(ticket: Ticket, agent: User, *, actor: User | None = None) -> Ticket:
+def assign(
+    ticket: Ticket,
+    agent: User,
+    *,
+    actor: User | None = None,
+    taking_over_from: User | None = None,
+) -> Ticket:
     """Give a ticket to an agent (auto-assignment, "take" or "reassign")."""
     with transaction.atomic():
         ticket = lock(ticket)
@@ -337,15 +361,32 @@ def assign(ticket: Ticket, agent: User, *, actor: User | None = None) -> Ticket:
                 escalated_at=timezone.now(),
             )
         kind = EventKind.REASSIGNED if ticket.status == Status.ASSIGNED else EventKind.ASSIGNED
+        note = f"to {agent.get_username()}"
+        if taking_over_from is not None:
+            kind, note = EventKind.TAKEN_OVER, f"from {taking_over_from.get_username()} {note}"
         return _transition(
             ticket,
             Status.ASSIGNED,
             actor=actor,
             kind=kind,
-            note=f"to {agent.get_username()}",
+            note=note,
             assigned_to=agent,
             assigned_at=timezone.now(),
         )
+
+
+def take(ticket: Ticket, agent: User, *, confirmed_holder_id: int | None = None) -> Ticket:
+    """An agent's "take". From a colleague it needs the agent's confirmation of that holder
+    (the one they were shown): a ticket that changed hands meanwhile asks again. The
+    takeover's audit row names the previous holder."""
+    with transaction.atomic():
+        ticket = lock(ticket)
+        holder = ticket.assigned_to
+        if holder is None or holder.pk == agent.pk:
+            return assign(ticket, agent, actor=agent)
+        if confirmed_holder_id != holder.pk:
+            raise HeldByAnother(ticket)
+        return assign(ticket, agent, actor=agent, taking_over_from=holder)
 
 
 def unassign(ticket: Ticket, *, actor: User | None = None) -> Ticket:
@@ -368,16 +409,19 @@ def agent_reply(
     *,
     draft: Message | None = None,
     reason: str = "",
+    seen: PageStamp | None = None,
 ) -> Message:
     """An agent's answer: the user sees it in the chat; an unassigned ticket becomes theirs.
 
     `draft` is the assistant message the agent started from, if any; with `reason` it tells
-    the training side why the draft needed correcting.
+    the training side why the draft needed correcting. `seen` is the ticket as the agent's
+    page showed it: if it changed since, nothing is sent (StaleView says what changed).
     """
     with transaction.atomic():
         ticket = lock(ticket)
         if ticket.status == Status.CLOSED:
             raise TicketClosed(f"Ticket #{ticket.pk} is closed.")
+        _refuse_if_stale(ticket, agent, seen)
         message = Message.objects.create(ticket=ticket, author=agent, role=Role.AGENT, body=body)
         _record(ticket, EventKind.AGENT_REPLY, agent)
         if ticket.assigned_to_id is None and ticket.status != Status.RESOLVED:
@@ -388,6 +432,28 @@ def agent_reply(
             sender=Message, ticket=ticket, message=message, draft=draft, reason=reason
         )
     return message
+
+
+def add_note(ticket: Ticket, author: User, body: str, *, seen: PageStamp | None = None) -> Message:
+    """An internal note for agents and managers: never visible to the user, no part of the
+    chat, the prompts or the training data. It leaves the ticket's updated_at alone, so not
+    even the order of the user's ticket list betrays it. Closed tickets take notes too."""
+    with transaction.atomic():
+        ticket = lock(ticket)
+        _refuse_if_stale(ticket, author, seen)
+        note = Message.objects.create(
+            ticket=ticket, author=author, role=Role.NOTE, body=body, visible_to_user=False
+        )
+        _record(ticket, EventKind.NOTE, author, note=f"message {note.pk}")
+    return note
+
+
+def _refuse_if_stale(ticket: Ticket, agent: User, seen: PageStamp | None) -> None:
+    if seen is None:
+        return
+    changes = changes_since(ticket, seen, agent)
+    if changes:
+        raise StaleView(ticket, changes)
 
 
 def _drop_pending_answers(ticket: Ticket, why: str) -> None:

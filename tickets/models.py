@@ -57,10 +57,12 @@ class Role(models.TextChoices):
     ASSISTANT = "assistant", "Assistant"
     AGENT = "agent", "Agent"
     SYSTEM = "system", "System"
+    # An agent's or manager's internal note: for the desk only, never visible_to_user.
+    NOTE = "note", "Internal note"
 
 
 # How each role reads as a turn of a chat for the model: agents answer on the assistant's
-# side, and system notices (hand-offs) are no part of the conversation.
+# side; system notices (hand-offs) and internal notes are no part of the conversation.
 CHAT_ROLES: dict[str, str] = {
     Role.USER: "user",
     Role.ASSISTANT: "assistant",
@@ -186,9 +188,20 @@ class Message(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["ticket", "created_at"])]
+        constraints = [
+            # Whatever writes a note, the database keeps it from the user's side.
+            models.CheckConstraint(
+                condition=~models.Q(role="note") | models.Q(visible_to_user=False),
+                name="notes_never_visible_to_user",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} on #{self.ticket_id}"
+
+    @property
+    def is_note(self) -> bool:
+        return self.role == Role.NOTE
 
 
 class EventKind(models.TextChoices):
@@ -207,6 +220,8 @@ class EventKind(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
     CLOSED = "closed", "Closed"
     MODEL_CHOSEN = "model_chosen", "Model chosen"
+    NOTE = "note", "Internal note added"
+    TAKEN_OVER = "taken_over", "Taken over from another agent"
 
 
 class TicketEvent(models.Model):

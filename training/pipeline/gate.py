@@ -194,8 +194,11 @@ def _desk_answers(version: ModelVersion) -> Any:
             thumbs_up=Exists(MessageRating.objects.filter(message=OuterRef("pk"), helpful=True)),
             thumbs_down=Exists(MessageRating.objects.filter(message=OuterRef("pk"), helpful=False)),
             # Anyone's later word (a follow-up, an agent's reply) means this answer did not
-            # settle the ticket on its own; hand-off notices are no one's word.
-            followed=Exists(Message.objects.filter(**after).exclude(role=Role.SYSTEM)),
+            # settle the ticket on its own; hand-off notices are no one's word, and internal
+            # notes no word to the user.
+            followed=Exists(
+                Message.objects.filter(**after).exclude(role__in=(Role.SYSTEM, Role.NOTE))
+            ),
             resolved=Exists(TicketEvent.objects.filter(**after, to_status=Status.RESOLVED)),
             reopened=Exists(TicketEvent.objects.filter(**after, to_status=Status.REOPENED)),
             handed_off=Exists(TicketEvent.objects.filter(**after, to_status=Status.ESCALATED)),
