@@ -51,7 +51,7 @@ class SharedFilter(admin.SimpleListFilter):
 
 @admin.register(Macro)
 class MacroAdmin(MatrixPermissions[Macro], admin.ModelAdmin[Macro]):
-    list_display = ("title", "category", "kind", "uses", "updated_at")
+    list_display = ("title", "category", "kind", "replies_sent", "updated_at")
     list_filter = (SharedFilter, "category")
     search_fields = ("title", "body")
     list_select_related = ("owner",)
@@ -108,7 +108,7 @@ class MacroAdmin(MatrixPermissions[Macro], admin.ModelAdmin[Macro]):
         return "shared" if macro.owner is None else f"personal ({macro.owner.get_username()})"
 
     @admin.display(description="Replies sent", ordering="use_count")
-    def uses(self, macro: "WithAnnotations[Macro, _UseCount]") -> int:
+    def replies_sent(self, macro: "WithAnnotations[Macro, _UseCount]") -> int:
         return macro.use_count
 
     @admin.action(description="Make a knowledge article draft", permissions=["view"])
