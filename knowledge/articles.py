@@ -56,7 +56,9 @@ def draft_from_reply(message: Any, editor: Any) -> Article:
     return draft_article(title, message.body, editor, origin=f"reply:{message.pk}")
 
 
-def draft_article(title: str, body: str, editor: Any, *, origin: str, category: str = "") -> Article:
+def draft_article(
+    title: str, body: str, editor: Any, *, origin: str, category: str = ""
+) -> Article:
     """A new draft article (with its first revision), to polish and publish."""
     with transaction.atomic():
         article = Article.objects.create(

@@ -7,6 +7,7 @@ from django.db import IntegrityError
 from django.urls import reverse
 
 from knowledge.models import SolvedCase
+from notifications.models import Event, Notification
 from tests.factories import MessageFactory
 from tests.workspace.conftest import change_url, reply_form, reply_url
 from tickets import lifecycle
@@ -79,12 +80,23 @@ def test_the_database_refuses_a_note_visible_to_the_user(ticket, agent):
         Message.objects.create(ticket=ticket, author=agent, role=Role.NOTE, body="x")
 
 
-def test_a_note_reaches_nothing_on_the_users_side(client, agent, user, ticket, tmp_path):
+def test_a_note_reaches_nothing_on_the_users_side(
+    client, agent, user, ticket, tmp_path, django_capture_on_commit_callbacks
+):
     """One conversation with a note in the middle, then every place the user's side reads."""
-    lifecycle.add_note(ticket, agent, SECRET)
-    lifecycle.agent_reply(ticket, agent, "Please restart the VPN client.")
-    question = lifecycle.post_user_message(ticket, user, "Still drops after a restart")
-    lifecycle.resolve(ticket, agent)
+    with django_capture_on_commit_callbacks(execute=True):  # notifications go after commit
+        lifecycle.add_note(ticket, agent, SECRET)
+        lifecycle.agent_reply(ticket, agent, "Please restart the VPN client.")
+        question = lifecycle.post_user_message(ticket, user, "Still drops after a restart")
+        lifecycle.resolve(ticket, agent)
+
+    # The user's notifications (in the bell and by e-mail): the reply and the resolution.
+    told = Notification.objects.filter(recipient=user)
+    assert sorted(told.values_list("event", flat=True)) == [
+        Event.AGENT_REPLIED,
+        Event.TICKET_RESOLVED,
+    ]
+    assert all("NOTE-ONLY" not in f"{n.title} {n.body} {n.context}" for n in told)
 
     # The portal: the chat page, its poll from the start, the list of tickets.
     client.force_login(user)
