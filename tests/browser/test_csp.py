@@ -23,8 +23,9 @@ from playwright.sync_api import expect
 
 from jobs.models import JobStatus
 from knowledge.models import Article, ArticleStatus, CaseSource, ReindexRun, SolvedCase
+from macros.models import Macro
 from tests.browser.conftest import save_screenshot, sign_in
-from tests.factories import MessageFactory, ModelVersionFactory, TicketFactory
+from tests.factories import AgentFactory, MessageFactory, ModelVersionFactory, TicketFactory
 from tests.feedback.helpers import make_example
 from tickets import lifecycle
 from tickets.models import Role, Status, Ticket
@@ -60,6 +61,8 @@ NOT_PAGES = {
     "tickets_ticket_availability",
     "tickets_ticket_reply",
     "tickets_ticket_act",
+    "tickets_ticket_presence",  # the ticket page's heartbeat (htmx)
+    "tickets_ticket_macro",  # a macro into the ticket page's reply box (htmx)
     "training_evaluation_plot",  # the evaluation report shows it
     "knowledge_article_from_reply",
 }
@@ -138,6 +141,7 @@ def desk(user, agent, manager, tmp_path: Path) -> Desk:
         state=ReviewState.PENDING,
         context=[{"role": "user", "content": "It was there yesterday"}],
     )
+    Macro.objects.create(title="VPN restart", body="Hi {{ user.first_name }}, restart it.")
     _training_rows(version, candidate, manager, escalated, tmp_path)
     article = _knowledge_rows(escalated, manager)
     _sign_in_rows()
@@ -442,6 +446,44 @@ def test_it_sends_a_chat_message_in_place_under_the_policy(live_server, watched_
     watched.take()
     assert watched.violations == []
     save_screenshot(page, "csp_chat")
+
+
+def test_it_works_the_ticket_workspace_in_place_under_the_policy(
+    live_server, watched_page, settings, redis_url, user, agent
+):
+    """The ticket page's htmx: the heartbeat, a macro into the reply box; then a note and
+    the takeover's confirmation page."""
+    settings.REDIS_URL, settings.PRESENCE_HEARTBEAT_S = redis_url, 2
+    colleague = AgentFactory(username="carol")
+    ticket = lifecycle.assign(lifecycle.open_ticket(user, "Teams has no sound"), colleague)
+    Macro.objects.create(title="Audio", body="Hi {{ user.first_name }}, pick the headset.")
+    watched = watched_page()
+    page = sign_in(
+        watched.page,
+        live_server,
+        agent.username,
+        next_path=f"/admin/tickets/ticket/{ticket.pk}/change/",
+    )
+    page.evaluate(f"{MARKER} = 'no reload'")
+
+    with page.expect_response(lambda r: r.url.endswith("/presence/")):
+        pass  # one heartbeat, swapped in place
+    page.select_option("#macro-choice", label="Audio")
+    page.click("button:has-text('Insert into the reply')")
+    expect(page.locator(".ws-from-macro")).to_be_visible()
+    assert page.evaluate(MARKER) == "no reload"
+    assert page.locator("style").count() == 0
+    watched.take()
+    page.click("button[value='note']")
+    expect(page.locator(".ws-note")).to_contain_text("pick the headset")
+    page.click(".ws-actions button:has-text('Take over')")
+    expect(page.locator(".ws-takeover")).to_contain_text("held by")
+    watched.take()
+    page.click("button:has-text('Yes, take it over')")
+    expect(page.locator(".messagelist")).to_contain_text("taken over from carol")
+    watched.take()
+
+    assert watched.violations == []
 
 
 def test_it_draws_the_dashboards_charts_under_the_policy(live_server, watched_page, manager):
