@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "knowledge",
     "tickets",
     "macros",
+    "sla",
     "training",
     "notifications",
 ]
@@ -249,6 +250,8 @@ CELERY_TASK_ROUTES = {
     "knowledge.tasks.run_reindex": {"queue": EVALUATION_QUEUE},
     "notifications.tasks.send_notification_email": {"queue": DEFAULT_QUEUE},
     "notifications.tasks.sweep_pending_emails": {"queue": DEFAULT_QUEUE},
+    "sla.tasks.send_sla_alerts": {"queue": DEFAULT_QUEUE},
+    "sla.tasks.recompute_clocks": {"queue": DEFAULT_QUEUE},
 }
 # One answer at a time per process: a prefetched task would wait behind a long generation.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -272,6 +275,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-pending-emails": {
         "task": "notifications.tasks.sweep_pending_emails",
         "schedule": env_float("NOTIFICATION_EMAIL_SWEEP_INTERVAL_S", 60.0),
+    },
+    # SLA warnings and breaches go out within this of their time.
+    "sla-alerts": {
+        "task": "sla.tasks.send_sla_alerts",
+        "schedule": env_float("SLA_ALERT_INTERVAL_S", 60.0),
     },
 }
 
@@ -343,6 +351,14 @@ if not SITE_URL.startswith(("http://", "https://")):
 NOTIFICATION_EMAIL_MAX_RETRIES = env_int("NOTIFICATION_EMAIL_MAX_RETRIES", 4, minimum=0)
 # An e-mail still untried this long after its notification lost its task: the sweep sends it.
 NOTIFICATION_EMAIL_SWEEP_AFTER_S = env_int("NOTIFICATION_EMAIL_SWEEP_AFTER_S", 120, minimum=1)
+
+# --- Service levels ---------------------------------------------------------
+# A warning goes out this long (wall-clock) before a target's due time: half an hour is
+# enough for an agent to answer, short enough not to warn for what will be met anyway.
+SLA_WARNING_LEAD_S = env_int("SLA_WARNING_LEAD_S", 30 * 60, minimum=1)
+# Business minutes an escalated ticket may wait with nobody assigned before the managers
+# hear of it (once per waiting period).
+SLA_UNASSIGNED_ALERT_MINUTES = env_int("SLA_UNASSIGNED_ALERT_MINUTES", 30, minimum=1)
 
 # --- Retraining -------------------------------------------------------------
 # Off by default: a model should not change without someone watching.
