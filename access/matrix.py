@@ -133,6 +133,27 @@ ADMIN_MATRIX: dict[str, AdminRules] = {
         },
         owner="user",
     ),
+    # Service levels: managers set the calendars (hours, holidays) and the policies.
+    "sla.businesscalendar": AdminRules(
+        view=MANAGERS_ONLY, add=MANAGERS_ONLY, change=MANAGERS_ONLY, delete=MANAGERS_ONLY
+    ),
+    "sla.workinghours": AdminRules(
+        view=MANAGERS_ONLY,
+        add=MANAGERS_ONLY,
+        change=MANAGERS_ONLY,
+        delete=MANAGERS_ONLY,
+        inline_in="sla.businesscalendar",
+    ),
+    "sla.holiday": AdminRules(
+        view=MANAGERS_ONLY,
+        add=MANAGERS_ONLY,
+        change=MANAGERS_ONLY,
+        delete=MANAGERS_ONLY,
+        inline_in="sla.businesscalendar",
+    ),
+    "sla.slapolicy": AdminRules(
+        view=MANAGERS_ONLY, add=MANAGERS_ONLY, change=MANAGERS_ONLY, delete=MANAGERS_ONLY
+    ),
     # Knowledge: agents and managers write and publish articles (a reply becomes a draft);
     # managers see the revisions, the solved cases and rebuild the index.
     "knowledge.article": AdminRules(

@@ -50,7 +50,7 @@ class Calendar:
 
 
 def hours(text: str) -> list[tuple[int, int]]:
-    """"09:00-12:00,13:00-17:00" as minute intervals; "" is a day off; "24:00" ends a day."""
+    """ "09:00-12:00,13:00-17:00" as minute intervals; "" is a day off; "24:00" ends a day."""
     intervals = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         opens, closes = (_minute_of_day(t) for t in part.split("-"))
@@ -93,7 +93,10 @@ def _merged(pauses: Iterable[Pause]) -> list[Pause]:
             continue
         if merged and (merged[-1][1] is None or start <= merged[-1][1]):
             last_start, last_end = merged[-1]
-            merged[-1] = (last_start, None if end is None or last_end is None else max(end, last_end))
+            merged[-1] = (
+                last_start,
+                None if end is None or last_end is None else max(end, last_end),
+            )
         else:
             merged.append((start, end))
     return merged

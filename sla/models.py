@@ -167,6 +167,12 @@ class TicketSla(models.Model):
 
     class Meta:
         verbose_name = "ticket SLA"
+        # The alert sweep's look-ups: a target still pending, due before a time.
+        indexes = [
+            models.Index(fields=["first_response_at", "first_response_due"]),
+            models.Index(fields=["next_response_due"]),
+            models.Index(fields=["resolved_at", "resolution_due"]),
+        ]
 
     def __str__(self) -> str:
         return f"SLA of #{self.ticket_id}"

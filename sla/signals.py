@@ -1,13 +1,16 @@
-"""Receivers that keep the clocks current: a ticket's message, event or own row changed."""
+"""Receivers that keep the clocks current: a ticket's message, event or own row changed, or
+the policies and calendars they are measured by."""
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from tickets.models import Message, Ticket, TicketEvent
 
-from .sync import schedule_recompute
+from .models import BusinessCalendar, SlaPolicy
+from .sync import enqueue_recompute_all, schedule_recompute
 
 
 @receiver(post_save, sender=Message, dispatch_uid="sla.message_saved")
@@ -20,3 +23,10 @@ def _history_changed(sender: type, instance: Message | TicketEvent, **kwargs: An
 def _ticket_changed(sender: type, instance: Ticket, **kwargs: Any) -> None:
     # Priority and category pick the policy; assignment ends a wait in the unassigned queue.
     schedule_recompute([instance.pk])
+
+
+@receiver(post_save, sender=SlaPolicy, dispatch_uid="sla.policy_saved")
+@receiver(post_save, sender=BusinessCalendar, dispatch_uid="sla.calendar_saved")
+def _targets_changed(sender: type, instance: SlaPolicy | BusinessCalendar, **kwargs: Any) -> None:
+    # New targets or hours move the due times of every ticket still open.
+    transaction.on_commit(enqueue_recompute_all)

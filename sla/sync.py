@@ -141,8 +141,10 @@ class _Recompute:
 
     def __init__(self) -> None:
         self.ticket_ids: set[int] = set()
+        self.ran = False
 
     def __call__(self) -> None:
+        self.ran = True
         for ticket_id in sorted(self.ticket_ids):
             try:
                 recompute(ticket_id)
@@ -157,10 +159,40 @@ def schedule_recompute(ticket_ids: Iterable[int]) -> None:
     connection = transaction.get_connection()
     if connection.in_atomic_block:
         for _, callback, _ in connection.run_on_commit:
-            if isinstance(callback, _Recompute):
+            if isinstance(callback, _Recompute) and not callback.ran:
                 callback.ticket_ids.update(ticket_ids)
                 return
     pending = _Recompute()
     pending.ticket_ids.update(ticket_ids)
     transaction.on_commit(pending)
 
+
+# --- every open ticket, after a policy or calendar change ---------------------------------
+
+RECOMPUTE_TASK = "sla.tasks.recompute_clocks"
+# Tickets per task run: about 5 ms each, so a run stays seconds, far inside the default
+# queue's limit, and the next chunk goes as a task of its own.
+RECOMPUTE_CHUNK = 500
+
+
+def enqueue_recompute_all() -> None:
+    from helpdesk.celery import app
+
+    try:
+        app.send_task(RECOMPUTE_TASK, kwargs={"after_id": 0})
+    except Exception:
+        log.exception("Could not enqueue the recomputation of the SLA clocks")
+
+
+def recompute_chunk(after_id: int) -> int | None:
+    """Recompute the next chunk of unfinished tickets after `after_id`; the last id done,
+    or None when none are left."""
+    ids = list(
+        Ticket.objects.filter(pk__gt=after_id)
+        .exclude(status__in=(Status.RESOLVED, Status.CLOSED))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:RECOMPUTE_CHUNK]
+    )
+    for ticket_id in ids:
+        recompute(ticket_id)
+    return ids[-1] if ids else None

@@ -27,6 +27,7 @@ from access.matrix import (
 from access.models import SecurityEvent, SecurityEventKind
 from knowledge.models import Article, ReindexRun, SolvedCase
 from macros.models import Macro
+from sla.models import BusinessCalendar, SlaPolicy
 from tests.factories import (
     AgentFactory,
     MessageFactory,
@@ -206,6 +207,10 @@ SAMPLES: dict[str, Callable[..., Model]] = {
         source="import", source_key="k", question="q", answer="a"
     ),
     "knowledge.reindexrun": lambda owner, tmp: ReindexRun.objects.create(),
+    "sla.businesscalendar": lambda owner, tmp: BusinessCalendar.objects.create(
+        name=f"Sample {BusinessCalendar.objects.count()}", timezone="UTC"
+    ),
+    "sla.slapolicy": lambda owner, tmp: SlaPolicy.objects.first(),
     "tickets.ticket": lambda owner, tmp: TicketFactory(),
     # Without an owner: a shared macro, which agents see but may not change.
     "macros.macro": lambda owner, tmp: Macro.objects.create(

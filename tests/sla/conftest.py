@@ -1,0 +1,27 @@
+"""Fixtures of the service-level tests: the default policies on a round-the-clock calendar,
+so due times do not depend on the hour the tests run at."""
+
+import datetime
+
+import pytest
+
+
+@pytest.fixture
+def round_the_clock(db):
+    from sla.models import BusinessCalendar, WorkingHours
+
+    calendar = BusinessCalendar.objects.get(name="Standard hours")
+    calendar.hours.all().delete()
+    WorkingHours.objects.bulk_create(
+        WorkingHours(
+            calendar=calendar, weekday=day, opens=datetime.time(0), closes=datetime.time(0)
+        )
+        for day in range(7)
+    )
+    calendar.save()  # a new updated_at: cached copies are read again
+    return calendar
+
+
+@pytest.fixture
+def no_model(settings):
+    settings.ASSISTANT_ENABLED = False
