@@ -38,7 +38,10 @@ class Occasion:
 
     @property
     def key(self) -> str:
-        return f"sla-{self.kind}:{self.ticket_id}:{self.target}:{int(self.due_at.timestamp())}"
+        # In microseconds, as the row's due_at: two waits begun within a second are two
+        # occasions (given back to the queue at once after a take).
+        due = round(self.due_at.timestamp() * 1_000_000)
+        return f"sla-{self.kind}:{self.ticket_id}:{self.target}:{due}"
 
 
 def pending_targets(clock: TicketSla) -> list[tuple[AlertTarget, datetime]]:

@@ -1,6 +1,6 @@
 """Service levels: business calendars, SLA policies, each ticket's clock and its alerts."""
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
@@ -137,6 +137,10 @@ class SlaPolicy(models.Model):
                 raise ValidationError({name: "A target is at least one business minute."})
 
 
+# The sort key of a clock with nothing due: after every real due time.
+NOTHING_DUE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 class TicketSla(models.Model):
     """A ticket's clock, recomputed from its messages and events (sla.sync)."""
 
@@ -154,6 +158,9 @@ class TicketSla(models.Model):
     # The earliest due time still ahead of the desk (blank when paused or finished) and its
     # target: what the changelist shows, sorts and filters on, and what the alerts watch.
     next_due_at = models.DateTimeField(null=True, db_index=True)
+    # next_due_at, or NOTHING_DUE: the changelist's sort key, never null, so one index
+    # serves "most urgent first" on SQLite and PostgreSQL alike (they order nulls apart).
+    urgency = models.DateTimeField(default=NOTHING_DUE, db_index=True)
     next_target = models.CharField(max_length=20, choices=[(t, t) for t in Target], blank=True)
     breached_at = models.DateTimeField(null=True, db_index=True)
     first_response_minutes = models.FloatField(null=True)

@@ -12,7 +12,7 @@ from tickets.models import EventKind, Role, Status, Ticket
 
 from . import calendar as business
 from .clock import Clock, Happening, Targets, compute
-from .models import BusinessCalendar, SlaPolicy, TicketSla
+from .models import NOTHING_DUE, BusinessCalendar, SlaPolicy, TicketSla
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ def _clock_fields(clock: Clock) -> dict[str, object]:
         "waiting_since": clock.waiting_since,
         "paused_since": clock.paused_since,
         "next_due_at": clock.next_due_at,
+        "urgency": clock.next_due_at or NOTHING_DUE,
         "next_target": clock.next_target,
         "breached_at": clock.breached_at,
         "first_response_minutes": clock.first_response_minutes,

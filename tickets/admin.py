@@ -24,7 +24,7 @@ from access.accounts import signed_in_user
 from access.matrix import AGENTS, MANAGERS, MatrixPermissions
 from macros.models import Macro, record_use
 from macros.placeholders import Subject, render
-from sla.changelist import CLOCK_RELATION, SlaFilter, sla_due
+from sla.changelist import SlaFilter, sla_due, with_clocks
 
 from . import lifecycle, presence
 from .collision import Change, PageStamp, changes_since
@@ -151,7 +151,7 @@ class TicketAdmin(MatrixPermissions[Ticket], admin.ModelAdmin[Ticket]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         # Each row's SLA clock comes in the same query (sla.changelist.sla_due reads it).
-        return super().get_queryset(request).select_related(CLOCK_RELATION)
+        return with_clocks(request, self, super().get_queryset(request))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tickets start from a user's first message in the portal
