@@ -56,6 +56,7 @@ def test_it_splits_lists_and_drops_blanks(monkeypatch):
         ("REDIS_URL", "localhost:6379", "REDIS_URL must be a redis:// URL"),
         ("ANSWER_HARD_TIME_LIMIT_S", "10", "must exceed ANSWER_SOFT_TIME_LIMIT_S"),
         ("DEBUG", "perhaps", "DEBUG must be a boolean"),
+        ("PRESENCE_TTL_S", "12", "PRESENCE_TTL_S must be at least twice PRESENCE_HEARTBEAT_S"),
     ],
 )
 def test_the_app_will_not_start_with_a_nonsense_setting(name, value, message):
