@@ -199,7 +199,8 @@ class TicketAdmin(MatrixPermissions[Ticket], admin.ModelAdmin[Ticket]):
             hidden = [("action", "take"), ("confirm_takeover", "yes")]
             hidden += [(ACTION_CHECKBOX_NAME, str(t.pk)) for t in tickets]
             hidden += [(_holder_field(t.pk), str(t.assigned_to_id)) for t in held]
-            return self._takeover_page(request, held, request.get_full_path(), hidden)
+            queue = reverse("admin:tickets_ticket_changelist")
+            return self._takeover_page(request, held, request.get_full_path(), hidden, queue)
         taken = 0
         for ticket in tickets:
             if self._take(request, ticket, request.POST.get(_holder_field(ticket.pk))):
@@ -238,8 +239,9 @@ class TicketAdmin(MatrixPermissions[Ticket], admin.ModelAdmin[Ticket]):
         held: list[Ticket],
         form_action: str,
         hidden: list[tuple[str, str]],
+        back: str,
     ) -> TemplateResponse:
-        """Ask before taking tickets from the colleagues who hold them."""
+        """Ask before taking tickets from the colleagues who hold them; "no" goes to `back`."""
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -247,7 +249,7 @@ class TicketAdmin(MatrixPermissions[Ticket], admin.ModelAdmin[Ticket]):
             "held": held,
             "form_action": form_action,
             "hidden": hidden,
-            "back": request.META.get("HTTP_REFERER") or reverse("admin:tickets_ticket_changelist"),
+            "back": back,
         }
         return TemplateResponse(request, TAKE_CONFIRM, context)
 
@@ -504,7 +506,8 @@ class TicketAdmin(MatrixPermissions[Ticket], admin.ModelAdmin[Ticket]):
         confirmed = request.POST.get("holder")
         if holder is not None and holder.pk != request.user.pk and confirmed is None:
             hidden = [("holder", str(holder.pk))]
-            return self._takeover_page(request, [ticket], request.path, hidden)
+            back = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+            return self._takeover_page(request, [ticket], request.path, hidden, back)
         if self._take(request, ticket, confirmed):
             done = f"taken over from {holder.get_username()}" if holder and confirmed else "taken"
             self.message_user(request, f"Ticket {done}.", messages.SUCCESS)
