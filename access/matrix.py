@@ -154,6 +154,8 @@ ADMIN_MATRIX: dict[str, AdminRules] = {
     "sla.slapolicy": AdminRules(
         view=MANAGERS_ONLY, add=MANAGERS_ONLY, change=MANAGERS_ONLY, delete=MANAGERS_ONLY
     ),
+    # Satisfaction ratings: managers read them (the requester's word, recorded once).
+    "satisfaction.rating": AdminRules(view=MANAGERS_ONLY),
     # Knowledge: agents and managers write and publish articles (a reply becomes a draft);
     # managers see the revisions, the solved cases and rebuild the index.
     "knowledge.article": AdminRules(

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "tickets",
     "macros",
     "sla",
+    "satisfaction",
     "training",
     "notifications",
 ]
@@ -320,6 +321,11 @@ SUBJECT_MAX_CHARS = 200
 AUTO_RESOLVE_QUIET_DAYS = env_int("AUTO_RESOLVE_QUIET_DAYS", 3, minimum=1)
 # Countries whose national phone formats redaction knows ("+" numbers are found anyway).
 REDACTION_PHONE_REGIONS = env_list("REDACTION_PHONE_REGIONS", ["US", "GB", "DE", "FR"])
+
+# --- Satisfaction -----------------------------------------------------------
+# How long the rating links of a resolved ticket's e-mail stay valid: people rate within days
+# or never, and an old link found in a mailbox should not rate a ticket long forgotten.
+CSAT_LINK_MAX_AGE_DAYS = env_int("CSAT_LINK_MAX_AGE_DAYS", 30, minimum=1)
 
 # Every task sets its own limits (tests/test_queues.py checks); these only bound a task
 # that forgot, and they are the short ones: such a task should be a sweep, not a job.

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("manage/", include("training.urls")),
     path("notifications/", include("notifications.urls")),
+    path("satisfaction/", include("satisfaction.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("tickets.urls")),

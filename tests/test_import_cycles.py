@@ -14,6 +14,7 @@ PACKAGES = (
     "knowledge",
     "tickets",
     "macros",
+    "satisfaction",
     "training",
     "helpdesk",
     "jobs",

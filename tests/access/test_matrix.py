@@ -36,6 +36,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.feedback.helpers import make_example
+from tests.satisfaction.helpers import rating_of_a_resolved_ticket
 from tickets.models import Role as MessageRole
 from training.models import (
     DataExport,
@@ -217,6 +218,7 @@ SAMPLES: dict[str, Callable[..., Model]] = {
         title="Reset", body="Hi {{ user.first_name }}", owner=owner
     ),
     "tickets.agentprofile": lambda owner, tmp: (owner or AgentFactory()).agent_profile,
+    "satisfaction.rating": lambda owner, tmp: rating_of_a_resolved_ticket(),
     "training.trainingexample": lambda owner, tmp: make_example(agent=owner or AgentFactory()),
     "training.dataexport": lambda owner, tmp: DataExport.objects.create(path="/x.jsonl"),
     "training.erasure": lambda owner, tmp: Erasure.objects.create(ticket_id=987654),
