@@ -53,7 +53,8 @@ def test_it_renders_figures_and_charts_for_managers_in_few_queries(
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox') == 5
+    # The five of tickets and confidence, and satisfaction's CSAT over time.
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox') == 6
     assert "Low confidence" in html
     assert agent.username in html
 

@@ -100,6 +100,24 @@ def _by_bin(table: list[dict[str, Any]], key: str, bins: int) -> list[float | No
     return values
 
 
+# --- satisfaction --------------------------------------------------------------------------
+
+
+def csat_chart(periods: list[dict[str, Any]]) -> SafeString:
+    """The share of satisfied ratings (4 or 5) per period, the assistant's against people's;
+    a period without ratings on one side is a gap in its line."""
+    return lines(
+        "CSAT over time: share of ratings 4 or 5",
+        [row["period"] for row in periods],
+        {
+            "resolved by the assistant": [row["ai"] for row in periods],
+            "resolved by people": [row["people"] for row in periods],
+        },
+        top_value=1.0,
+        fmt="{:.0%}",
+    )
+
+
 # --- kinds of chart ------------------------------------------------------------------------
 
 

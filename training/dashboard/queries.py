@@ -15,11 +15,13 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import Cast, Floor, Least, TruncDate, TruncWeek
 from django.utils import timezone
 
 from assistant.models import ModelVersion
+from satisfaction.models import SATISFIED_SCORES, Rating
 from tickets.models import (
     ACTIVE_STATUSES,
     EscalationReason,
@@ -144,6 +146,79 @@ def over_time(since: datetime, weekly: bool) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+# --- satisfaction --------------------------------------------------------------------------
+
+# The two sides the CSAT figures compare, by Rating.resolved_by_ai (tickets.outcomes' rule,
+# as it stood when the requester rated).
+RESOLVERS = {True: "the assistant", False: "people"}
+
+
+def csat(since: datetime, weekly: bool) -> dict[str, Any]:
+    """Ratings of the tickets resolved since `since`, the assistant's and people's side by
+    side: count, mean score and share satisfied (4 or 5: the usual CSAT), in all
+    (`by_resolver`) and per day or week of resolution (`periods`), from one query."""
+    trunc = TruncWeek("resolved_at") if weekly else TruncDate("resolved_at")
+    rows = (
+        Rating.objects.filter(resolved_at__gte=since)
+        .annotate(period=trunc)
+        .values("period", "resolved_by_ai")
+        .annotate(
+            n=Count("pk"),
+            points=Sum("score"),
+            satisfied=Count("pk", filter=Q(score__in=SATISFIED_SCORES)),
+        )
+        .order_by("period")
+    )
+    totals = {by_ai: {"count": 0, "points": 0, "satisfied": 0} for by_ai in RESOLVERS}
+    periods: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        side = totals[row["resolved_by_ai"]]
+        side["count"] += row["n"]
+        side["points"] += row["points"]
+        side["satisfied"] += row["satisfied"]
+        label = row["period"].strftime("%Y-%m-%d") if row["period"] else ""
+        period = periods.setdefault(
+            label, {"period": label, "ai": None, "people": None, "ai_count": 0, "people_count": 0}
+        )
+        name = "ai" if row["resolved_by_ai"] else "people"
+        period[name] = row["satisfied"] / row["n"]
+        period[f"{name}_count"] = row["n"]
+    return {
+        "by_resolver": [
+            _csat_row(name, by_ai, **totals[by_ai]) for by_ai, name in RESOLVERS.items()
+        ],
+        "periods": list(periods.values()),
+    }
+
+
+def _csat_row(name: str, by_ai: bool, count: int, points: int, satisfied: int) -> dict[str, Any]:
+    return {
+        "resolver": name,
+        "by_ai": by_ai,
+        "count": count,
+        "satisfied": satisfied,
+        "mean": points / count if count else None,
+        "satisfied_share": satisfied / count if count else None,
+    }
+
+
+def reopen_rate(since: datetime) -> dict[str, Any]:
+    """Of the tickets resolved since `since`, how many were reopened afterwards. A ticket is
+    reopened only from resolved (tickets.lifecycle), so a reopening since then follows a
+    resolution; each ticket counts once, however often it went back and forth."""
+    ticket = OuterRef("pk")
+    events = TicketEvent.objects.filter(ticket=ticket, created_at__gte=since)
+    # The Exists goes in the count's filter itself: as an annotation read only by that filter,
+    # Django 5.2 left it out of the inner query it builds here, and nothing counted as reopened.
+    figures = Ticket.objects.filter(Exists(events.filter(to_status=Status.RESOLVED))).aggregate(
+        resolved=Count("pk"),
+        reopened=Count("pk", filter=Exists(events.filter(to_status=Status.REOPENED))),
+    )
+    resolved = figures["resolved"]
+    figures["rate"] = figures["reopened"] / resolved if resolved else None
+    return figures
 
 
 # --- confidence of answers -----------------------------------------------------------------

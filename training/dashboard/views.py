@@ -1,6 +1,6 @@
 """The managers' dashboard page: figures from queries, drawn by charts, in the admin's frame."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -48,6 +48,7 @@ def dashboard_context(days: int) -> dict[str, Any]:
         "calibration_table": table,
         "workload": queries.workload(since),
         "versions": queries.versions_overview(),
+        "satisfaction": satisfaction_figures(since, weekly),
         "charts": {
             "timeline": charts.timeline_chart(queries.over_time(since, weekly)),
             "reasons": charts.reasons_chart(reasons),
@@ -55,6 +56,17 @@ def dashboard_context(days: int) -> dict[str, Any]:
             "thumbs": charts.thumbs_chart(distribution),
             "calibration": charts.calibration_chart(table, queries.BINS),
         },
+    }
+
+
+def satisfaction_figures(since: datetime, weekly: bool) -> dict[str, Any]:
+    """CSAT of the tickets the assistant resolved against those people resolved, and how
+    many resolved tickets were reopened."""
+    figures = queries.csat(since, weekly)
+    return {
+        "by_resolver": figures["by_resolver"],
+        "reopens": queries.reopen_rate(since),
+        "chart": charts.csat_chart(figures["periods"]),
     }
 
 
