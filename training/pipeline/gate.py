@@ -5,10 +5,11 @@ keeps the answers it lets through right often enough, with a stated confidence.
    - a labelled chat JSONL (a registered Dataset the version did not train on), answered by
      the version the production way (retrieval, grounded prompt, engine.generate, agreement);
      good = MiniLM similarity to the reference answer >= the good bar;
-   - the desk's own outcomes for the version's stored answers: a thumbs-down, or a draft an
-     agent had to change a lot (draft vs reply below the bar), is bad; a draft the agent sent
-     (nearly) unchanged, a thumbs-up, or a shown answer whose ticket was resolved without
-     reopening or anyone else replying, is good. Escalated drafts count too: a gate fitted
+   - the desk's own outcomes for the version's stored answers: a thumbs-down, a draft an
+     agent had to change a lot (draft vs reply below the bar), or the answer that ended a
+     ticket the assistant resolved alone and its requester rated 1 or 2 (satisfaction.labels)
+     is bad; a draft the agent sent (nearly) unchanged, a thumbs-up, or a shown answer whose
+     ticket was resolved without reopening or anyone else replying, is good. Escalated drafts count too: a gate fitted
      only on the answers it let through would never learn what it hands off.
 2. Near-duplicate questions (MiniLM cosine >= 0.9) form one group; groups, never questions,
    are split between fitting and the held-out part (GroupShuffleSplit).
@@ -78,7 +79,8 @@ class LabelledAnswer:
     question: str
     features: dict[str, float]  # by assistant.gate.FEATURES
     good: bool
-    source: str  # "dataset", "thumbs_down", "correction", "thumbs_up" or "resolved"
+    # "dataset", "thumbs_down", "low_rating", "correction", "thumbs_up" or "resolved"
+    source: str
     ref: str = ""  # the dataset row or the message, for the report
 
 
@@ -174,6 +176,7 @@ def _desk_answers(version: ModelVersion) -> Any:
     query. Only answers stored with their agreement: older ones lack a feature of the gate."""
     from django.db.models import Exists, F, OuterRef, Subquery
 
+    from satisfaction.labels import rated_low
     from tickets.models import Message, MessageRating, Role, Status, TicketEvent
 
     same_ticket = {"ticket": OuterRef("ticket")}
@@ -193,6 +196,7 @@ def _desk_answers(version: ModelVersion) -> Any:
             question=Subquery(question),
             thumbs_up=Exists(MessageRating.objects.filter(message=OuterRef("pk"), helpful=True)),
             thumbs_down=Exists(MessageRating.objects.filter(message=OuterRef("pk"), helpful=False)),
+            low_rating=rated_low(OuterRef("pk")),
             # Anyone's later word (a follow-up, an agent's reply) means this answer did not
             # settle the ticket on its own; hand-off notices are no one's word, and internal
             # notes no word to the user.
@@ -230,6 +234,9 @@ def _desk_label(
 
     if answer.thumbs_down:
         return False, "thumbs_down"
+    if answer.low_rating:
+        # Given once the ticket was over, it outweighs a thumbs-up given on first reading.
+        return False, "low_rating"
     if corrected_similarity is not None:
         return corrected_similarity >= good_bar, "correction"
     if answer.thumbs_up:
