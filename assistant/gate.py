@@ -54,6 +54,10 @@ FEATURES: tuple[str, ...] = (
     "best_similarity",  # MiniLM cosine of the question to the best passage or solved case
     "margin",  # best minus second best: one clear match or several vague ones
     "agreement",  # MiniLM cosine of the answer to that best passage or case
+    # MiniLM cosine of the answer to the question: an answer about something else is wrong
+    # whatever its tokens say (bench/grounding.py: AUROC 0.90-0.98 alone on 48 seed rows,
+    # against 0.5-0.68 for any other single feature).
+    "relevance",
     *(str(name) for name in GATE_SCORES),  # the token scores, higher is surer
     "answer_tokens",  # generated tokens: cut-off rambling and one-word answers stand out
     "repetition",  # share of repeated word 3-grams: a looping answer is a wrong one
@@ -84,6 +88,7 @@ def feature_values(
         "best_similarity": _number(retrieval.get("best_similarity")),
         "margin": _number(retrieval.get("margin")),
         "agreement": _number(retrieval.get("agreement")),
+        "relevance": _number(retrieval.get("relevance")),
         **{str(name): gate_score(scores, name) for name in GATE_SCORES},
         "answer_tokens": float(token_count or 0),
         "repetition": repetition(text),
@@ -99,21 +104,41 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else 0.0
 
 
-def agreements(
-    answers: list[str], passages: list[str], model_path: str | None = None
-) -> list[float]:
-    """MiniLM cosine of each answer to its grounding's best passage or case, in one embedding
-    call for the batch; 0 where the question found no knowledge."""
+def answer_evidence(
+    answers: list[str],
+    passages: list[str],
+    questions: list[str],
+    question_vectors: Sequence[Any] | None = None,
+    model_path: str | None = None,
+) -> list[dict[str, float]]:
+    """Each answer's `agreement` (MiniLM cosine to its grounding's best passage or case, 0
+    where the question found no knowledge) and `relevance` (cosine to its question), in one
+    embedding call for the batch. A question's vector from retrieval is reused, not
+    embedded again."""
     from .embeddings import embed_array
 
-    pairs = [i for i, passage in enumerate(passages) if passage.strip()]
-    result = [0.0] * len(answers)
-    if not pairs:
-        return result
-    vectors = embed_array([answers[i] for i in pairs] + [passages[i] for i in pairs], model_path)
-    for row, i in enumerate(pairs):
-        result[i] = round(float(vectors[row] @ vectors[len(pairs) + row]), 4)
-    return result
+    vectors = list(question_vectors) if question_vectors is not None else [None] * len(answers)
+    with_passage = [i for i, passage in enumerate(passages) if passage.strip()]
+    unembedded = [i for i, vector in enumerate(vectors) if vector is None]
+    texts = answers + [passages[i] for i in with_passage] + [questions[i] for i in unembedded]
+    if not texts:
+        return []
+    embedded = embed_array(texts, model_path)
+    answer_vectors = embedded[: len(answers)]
+    passage_vectors = dict(zip(with_passage, embedded[len(answers) :], strict=False))
+    for i, vector in zip(unembedded, embedded[len(answers) + len(with_passage) :], strict=True):
+        vectors[i] = vector
+    return [
+        {
+            "agreement": _cosine(answer, passage_vectors.get(i)),
+            "relevance": _cosine(answer, vectors[i]),
+        }
+        for i, answer in enumerate(answer_vectors)
+    ]
+
+
+def _cosine(a: Any, b: Any) -> float:
+    return 0.0 if b is None else round(float(a @ b), 4)
 
 
 # --- the trained classifier -----------------------------------------------------------

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from assistant.engine import Generation
-from assistant.gate import agreements, decide
+from assistant.gate import answer_evidence, decide
 from assistant.models import ModelVersion
 from assistant.registry import get_engine, spec_for
 from knowledge.grounding import Grounding, ground, with_notes
@@ -165,23 +165,32 @@ def answer_request(request_id: int, worker_id: str | None = None) -> int:
         log.exception("Generation failed for %d request(s)", len(batch))
         _fail(batch, worker_id, EscalationReason.MODEL_ERROR, repr(exc))
         return 0
-    agreement = answer_agreements(generations, groundings)
+    evidence = evidence_for(generations, groundings, conversations)
     elapsed = time.monotonic() - started
-    return store_batch(batch, version, generations, worker_id, elapsed, groundings, agreement)
+    return store_batch(batch, version, generations, worker_id, elapsed, groundings, evidence)
 
 
-def answer_agreements(
-    generations: list[Generation], groundings: list[Grounding]
-) -> list[float | None]:
-    """How far each answer says what its best passage or case says: the gate's evidence,
-    kept with every answer (trained gate or not) so a gate can be fitted on the desk later."""
+def evidence_for(
+    generations: list[Generation],
+    groundings: list[Grounding],
+    conversations: list[list[dict[str, str]]],
+) -> list[dict[str, float | None]]:
+    """How far each answer says what its best passage or case says, and how far it is about
+    its question: the gate's evidence, kept with every answer (trained gate or not) so a
+    gate can be fitted on the desk later."""
     try:
-        return list(agreements([g.text for g in generations], [g.best_text for g in groundings]))
+        found = answer_evidence(
+            [g.text for g in generations],
+            [g.best_text for g in groundings],
+            [conversation[-1]["content"] for conversation in conversations],
+            [g.question_vector for g in groundings],
+        )
+        return [dict(e) for e in found]
     except SoftTimeLimitExceeded:
         raise
-    except Exception:  # a missing feature reads as no agreement; the answer still counts
-        log.exception("Could not embed the answers; agreement unknown")
-        return [None] * len(generations)
+    except Exception:  # a missing feature reads as no evidence; the answer still counts
+        log.exception("Could not embed the answers; agreement and relevance unknown")
+        return [{"agreement": None, "relevance": None} for _ in generations]
 
 
 def store_batch(
@@ -191,7 +200,7 @@ def store_batch(
     worker_id: str,
     batch_seconds: float,
     groundings: list[Grounding] | None = None,
-    agreement: list[float | None] | None = None,
+    evidence: list[dict[str, float | None]] | None = None,
 ) -> int:
     """Store a batch's answers in one transaction: one commit for the batch, not one per
     answer. An answer that cannot be stored (say, text the database refuses) rolls back to
@@ -199,9 +208,9 @@ def store_batch(
     stored = 0
     with transaction.atomic():
         groundings = groundings or [Grounding() for _ in batch]
-        agreement = agreement or [None] * len(batch)
-        for request, generation, grounding, agrees in zip(
-            batch, generations, groundings, agreement, strict=True
+        evidence = evidence or [{} for _ in batch]
+        for request, generation, grounding, found in zip(
+            batch, generations, groundings, evidence, strict=True
         ):
             try:
                 stored += store_answer(
@@ -212,7 +221,7 @@ def store_batch(
                     batch_seconds,
                     len(batch),
                     grounding,
-                    agrees,
+                    found,
                 )
             except Exception as exc:  # whatever it was, this ticket must reach a person
                 log.exception("Could not store the answer to request %d", request.pk)
@@ -233,11 +242,16 @@ def store_answer(
     batch_seconds: float,
     batch_size: int,
     grounding: Grounding | None = None,
-    agreement: float | None = None,
+    evidence: dict[str, float | None] | None = None,
 ) -> int:
     """Save the answer and act on the gate; does nothing if this worker lost the claim."""
     grounding = grounding or Grounding()
-    retrieval = {**grounding.features(), "agreement": agreement}
+    retrieval = {
+        **grounding.features(),
+        "agreement": None,
+        "relevance": None,
+        **(evidence or {}),
+    }
     decision = decide(
         version,
         retrieval=retrieval,

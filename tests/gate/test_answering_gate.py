@@ -85,6 +85,7 @@ def test_the_answer_keeps_the_features_the_gate_read(user, tmp_path):
     answer, _ = _answer(user, "Wifi drops every hour")
 
     assert answer.retrieval["agreement"] == 0.0  # no knowledge: nothing to agree with
+    assert 0.0 < answer.retrieval["relevance"] <= 1.0  # the answer's cosine to the question
     assert {"best_similarity", "margin"} <= set(answer.retrieval)
     assert answer.passed_gate
 

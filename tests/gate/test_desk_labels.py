@@ -21,7 +21,13 @@ from training.pipeline.gate import label_desk
 
 pytestmark = pytest.mark.django_db
 
-RETRIEVAL = {"best_similarity": 0.6, "margin": 0.1, "agreement": 0.5, "notes": []}
+RETRIEVAL = {
+    "best_similarity": 0.6,
+    "margin": 0.1,
+    "agreement": 0.5,
+    "relevance": 0.7,
+    "notes": [],
+}
 DRAFT = "Open Settings, then Network, and forget the wifi network before joining it again."
 
 
@@ -138,12 +144,13 @@ def test_only_this_versions_answers_with_every_feature_count() -> None:
     version = ModelVersionFactory()
     desk = Desk(version)
     desk.rated(desk.answered("another version", version=ModelVersionFactory()), helpful=True)
-    before = {k: v for k, v in RETRIEVAL.items() if k != "agreement"}
-    desk.rated(desk.answered("stored before agreement", retrieval=before), helpful=True)
+    before = {k: v for k, v in RETRIEVAL.items() if k != "relevance"}
+    desk.rated(desk.answered("stored before relevance", retrieval=before), helpful=True)
     desk.rated(desk.answered("this one"), helpful=True)
 
     [labelled] = label_desk(version)
 
     assert labelled.question == "this one"
     assert labelled.features["agreement"] == 0.5 and labelled.features["answer_tokens"] == 17
+    assert labelled.features["relevance"] == 0.7
     assert labelled.features["mean_top_prob"] == 0.8

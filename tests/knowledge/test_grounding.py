@@ -2,7 +2,7 @@
 
 import pytest
 
-from knowledge.grounding import Grounding, ground, with_notes
+from knowledge.grounding import Grounding, _budgeted, ground, with_notes
 from knowledge.search import Hit
 from tests.factories import ModelVersionFactory, UserFactory
 from tickets import answering, lifecycle
@@ -35,6 +35,39 @@ def test_the_notes_go_before_the_question_in_its_own_turn() -> None:
 def test_without_notes_the_conversation_is_unchanged() -> None:
     conversation = [{"role": "user", "content": "what is the meaning of life"}]
     assert with_notes(conversation, Grounding()) == conversation
+
+
+def test_every_grounded_prompt_opens_with_the_same_instruction_for_a_batch_to_share() -> None:
+    def grounded(question: str, note: str) -> str:
+        hit = Hit("article", 1, 0.8, note, 1, "T", "t")
+        return with_notes([{"role": "user", "content": question}], Grounding(notes=[hit]))[-1][
+            "content"
+        ]
+
+    first, second = grounded("how to?", "Run a."), grounded("why not?", "Run b.")
+
+    opening = "Notes from the helpdesk's knowledge base:\n"
+    assert first.startswith(opening) and second.startswith(opening)
+
+
+def test_notes_past_the_budget_are_cut_after_their_last_whole_sentence() -> None:
+    best = "Install it. Run `sudo apt install ./x.deb` in the folder."  # 10 words
+    second = "Check it first. Then run dpkg -i on the file and fix what it lacks."  # 15 words
+
+    assert _budgeted([best, second], budget=30) == [best, second]
+    assert _budgeted([best, second], budget=16) == [best, "Check it first."]
+    assert _budgeted([best, second], budget=12) == [best]  # no whole sentence of 2 fits
+    # Only a first note with no sentence short enough is cut mid-sentence.
+    assert _budgeted([second], budget=2) == ["Check it"]
+
+
+def test_the_question_vector_is_kept_for_the_gates_relevance() -> None:
+    published("See which process uses a port", "Run `sudo ss -ltnp | grep :8080`.", slug="port")
+
+    [found] = ground(["what is using port 8080"])
+
+    assert found.question_vector is not None and found.question_vector.shape == (384,)
+    assert "question_vector" not in found.features()  # not stored with the answer
 
 
 def test_only_relevant_hits_become_notes_and_only_articles_become_sources() -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.confidence import GATE_SCORES
-from assistant.gate import agreements, feature_values
+from assistant.gate import answer_evidence, feature_values
 
 from . import metrics
 
@@ -75,7 +75,7 @@ class Answered:
     """One answer as production would have made and gated it."""
 
     generation: Generation
-    retrieval: dict[str, Any]  # Grounding.features() and the agreement, as a Message stores
+    retrieval: dict[str, Any]  # Grounding.features(), agreement and relevance, as stored
 
     def features(self) -> dict[str, float]:
         g = self.generation
@@ -103,12 +103,13 @@ def answer_like_production(
     batch_size: int = GENERATION_BATCH,
 ) -> list[Answered]:
     """Answer as the answer job does: knowledge for the question, the grounded prompt, the
-    engine, the answers' agreement with their best note. Without a grounder the bare
-    conversation is answered (no knowledge, no database)."""
+    engine, the answers' agreement with their best note and relevance to their question.
+    Without a grounder the bare conversation is answered (no knowledge, no database)."""
     answered: list[Answered] = []
     for start in range(0, len(conversations), batch_size):
         batch = conversations[start : start + batch_size]
         retrievals: list[dict[str, Any]]
+        vectors: list[Any] | None = None
         if grounder is None:
             prompts, passages, retrievals = batch, [""] * len(batch), [{} for _ in batch]
         else:
@@ -118,13 +119,17 @@ def answer_like_production(
             prompts = [with_notes(c, g) for c, g in zip(batch, groundings, strict=True)]
             passages = [g.best_text for g in groundings]
             retrievals = [g.features() for g in groundings]
+            vectors = [g.question_vector for g in groundings]
         generations = engine.generate(spec, prompts)
-        agreement = agreements([g.text for g in generations], passages)
+        evidence = answer_evidence(
+            [g.text for g in generations],
+            passages,
+            [c[-1]["content"] for c in batch],
+            vectors,
+        )
         answered += [
-            Answered(generation, {**retrieval, "agreement": agrees})
-            for generation, retrieval, agrees in zip(
-                generations, retrievals, agreement, strict=True
-            )
+            Answered(generation, {**retrieval, **found})
+            for generation, retrieval, found in zip(generations, retrievals, evidence, strict=True)
         ]
         if report:
             report(len(answered) / len(conversations))

@@ -3,7 +3,8 @@ keeps the answers it lets through right often enough, with a stated confidence.
 
 1. Labelled answers, from two places:
    - a labelled chat JSONL (a registered Dataset the version did not train on), answered by
-     the version the production way (retrieval, grounded prompt, engine.generate, agreement);
+     the version the production way (retrieval, grounded prompt, engine.generate, agreement
+     and relevance);
      good = MiniLM similarity to the reference answer >= the good bar;
    - the desk's own outcomes for the version's stored answers: a thumbs-down, a draft an
      agent had to change a lot (draft vs reply below the bar), or the answer that ended a
@@ -173,7 +174,7 @@ def label_desk(
 
 def _desk_answers(version: ModelVersion) -> Any:
     """The version's answers, each with its question and the signals of its outcome, in one
-    query. Only answers stored with their agreement: older ones lack a feature of the gate."""
+    query. Only answers stored with their relevance: older ones lack a feature of the gate."""
     from django.db.models import Exists, F, OuterRef, Subquery
 
     from satisfaction.labels import rated_low
@@ -190,7 +191,7 @@ def _desk_answers(version: ModelVersion) -> Any:
     )
     return (
         Message.objects.filter(
-            role=Role.ASSISTANT, model_version=version, retrieval__has_key="agreement"
+            role=Role.ASSISTANT, model_version=version, retrieval__has_key="relevance"
         )
         .annotate(
             question=Subquery(question),
