@@ -79,6 +79,9 @@ def generate_batch(
     started = time.perf_counter()
     with adapter_in_use(loaded, spec), torch.inference_mode():
         inputs = batch_inputs(loaded, prompts)
+        # The prompts' own cost (most of the prefill is done above): what a longer,
+        # grounded prompt adds, apart from the decoding steps (bench/grounding.py).
+        prefill_s = time.perf_counter() - started
         output = loaded.model.generate(**inputs, **generation_options(loaded, spec))
     generated = output.sequences[:, inputs["input_ids"].shape[1] :].cpu()
     plain = not uses_chat_template(loaded.tokenizer, spec.prompt_format)
@@ -96,7 +99,11 @@ def generate_batch(
                 scores=confidence.scores,
                 token_count=lengths[row],
                 prompt_tokens=len(prompts[row]),
-                timings={"generate_s": elapsed, "batch_size": float(len(conversations))},
+                timings={
+                    "generate_s": elapsed,
+                    "prefill_s": prefill_s,
+                    "batch_size": float(len(conversations)),
+                },
             )
         )
     return results

@@ -3,14 +3,21 @@
     python bench/inference.py                       # 8 and 32 prompts, 64 new tokens
     python bench/inference.py --sizes 8 --new-tokens 16
 
-(a) bare: model.generate() on pre-built prompts, one call per prompt vs one call per batch
-(with the engine's batch inputs: the prefix all prompts share is computed once and cached);
+The prompts are grounded as the worker grounds them: the starter knowledge base is loaded
+into the bench's database, and a question that finds notes carries them.
+(a) bare: model.generate() on pre-built (grounded) prompts, one call per prompt vs one call
+per batch (with the engine's batch inputs: the prefix all prompts share is computed once
+and cached);
 (b) worker path: tickets.answering.answer_request with ANSWER_BATCH_SIZE=1 vs =N, on tickets
-opened through tickets.lifecycle in a throwaway SQLite database under var/bench/.
+opened through tickets.lifecycle in a throwaway SQLite database under var/bench/ (retrieval,
+prompts, generation, the gate's evidence, storing).
 Every path must give the same answers. Pipeline overhead = (worker batched - bare batched)
-/ bare batched. Figures in wall-clock time and in this process's CPU time (the fairer one
-when other jobs share the cores). Ends with one `RESULT ...` line: wall-clock figures
-first, then the same with a `cpu_` prefix.
+/ bare batched. Lone-answer overhead = (worker one at a time - bare one at a time) / bare
+one at a time, each question answered alone by both paths side by side, `--repeats` times,
+which path goes first alternating; per question the median of its repeats. Figures in
+wall-clock time and in this process's CPU time (the fairer one when other jobs share the
+cores). Ends with one `RESULT ...` line: wall-clock figures first, then the same with a
+`cpu_` prefix.
 """
 
 import argparse
@@ -145,6 +152,11 @@ def _prepare_database(new_tokens: int):
     tickets.enqueue.enqueue_answer = lambda request_id: False
     call_command("migrate", verbosity=0)
     call_command("prepare_models", verbosity=0)
+    from knowledge.importing import ImportReport, import_articles
+
+    report = ImportReport()
+    import_articles(ROOT / "knowledge" / "starter", report)
+    print(f"knowledge: {report.articles} starter articles")
     from assistant.management.commands.prepare_models import SHIPPED_VERSION
     from assistant.models import ModelVersion
 
@@ -158,17 +170,52 @@ def median_run(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
 
 
+def grounded_prompts(loaded, spec, questions: list[str]) -> list[list[int]]:
+    """The prompts the worker builds: each question with the notes it finds."""
+    from assistant.generation import prompt_ids
+    from knowledge.grounding import ground, with_notes
+
+    conversations = [[{"role": "user", "content": q}] for q in questions]
+    notes = ground(questions)
+    return prompt_ids(
+        loaded, spec, [with_notes(c, g) for c, g in zip(conversations, notes, strict=True)]
+    )
+
+
+def lone_runs(loaded, version, spec, questions, prompts, repeats: int) -> dict[str, Run]:
+    """Every question answered alone by both paths, side by side, `repeats` times (which
+    path goes first alternates); each question's median repeat, summed over the questions."""
+    import statistics
+
+    bare: list[list[Run]] = [[] for _ in questions]
+    worker: list[list[Run]] = [[] for _ in questions]
+    for repeat in range(repeats):
+        for i, question in enumerate(questions):
+            paths = ["bare", "worker"] if (repeat + i) % 2 == 0 else ["worker", "bare"]
+            for path in paths:
+                if path == "bare":
+                    bare[i].append(bare_run(loaded, spec, [prompts[i]], 1))
+                else:
+                    worker[i].append(worker_run(version, [question], 1))
+
+    def summed(per_question: list[list[Run]]) -> Run:
+        medians = [median_run(runs) for runs in per_question]
+        return Run(
+            [text for run in medians for text in run.texts],
+            sum(run.tokens for run in medians),
+            sum(run.seconds for run in medians),
+            sum(statistics.median(r.cpu_seconds for r in runs) for runs in per_question),
+        )
+
+    return {"bare_single": summed(bare), "worker_single": summed(worker)}
+
+
 def bench_size(
     loaded, version, spec, questions: list[str], repeats: int
 ) -> dict[str, dict[str, float]]:
-    from assistant.generation import prompt_ids
-
     size = len(questions)
-    prompts = prompt_ids(loaded, spec, [[{"role": "user", "content": q}] for q in questions])
-    figures: dict[str, Run] = {
-        "bare_single": bare_run(loaded, spec, prompts, 1),
-        "worker_single": worker_run(version, questions, 1),
-    }
+    prompts = grounded_prompts(loaded, spec, questions)
+    figures = lone_runs(loaded, version, spec, questions, prompts, repeats)
     # A batched run is short, so one noisy moment on the shared machine skews it: alternate
     # bare and worker runs and keep each path's median (the one-at-a-time runs are long
     # sums of many calls already). Which path goes first alternates too: a run right after
@@ -189,7 +236,9 @@ def bench_size(
         ]
         assert not mismatches, f"{name} differs from bare one-at-a-time at {mismatches}"
     print(
-        f"\n== {size} prompts (answers identical on all four paths; batched: median of {repeats})"
+        f"\n== {size} prompts, {sum(len(p) for p in prompts) / size:.0f} prompt tokens on "
+        f"average (answers identical on all four paths; median of {repeats} runs, one at a "
+        "time per question)"
     )
     for name, run in figures.items():
         print(
@@ -205,12 +254,15 @@ def bench_size(
             "worker_speedup": time_of["worker_single"] / time_of["worker_batched"],
             "overhead": (time_of["worker_batched"] - time_of["bare_batched"])
             / time_of["bare_batched"],
+            "lone_overhead": (time_of["worker_single"] - time_of["bare_single"])
+            / time_of["bare_single"],
         }
         print(
             f"{'wall' if clock == 'seconds' else 'cpu'}: bare speedup "
             f"{result[clock]['bare_speedup']:.2f}x, worker speedup "
             f"{result[clock]['worker_speedup']:.2f}x, pipeline overhead "
-            f"{result[clock]['overhead'] * 100:.1f}%"
+            f"{result[clock]['overhead'] * 100:.1f}%, lone-answer overhead "
+            f"{result[clock]['lone_overhead'] * 100:.1f}%"
         )
     return result
 
@@ -226,7 +278,12 @@ def main() -> None:
         help="torch threads of the one process that generates (default: every core, as a "
         "worker that owns the machine; the portal's default is TORCH_THREADS=1)",
     )
-    parser.add_argument("--repeats", type=int, default=5, help="batched runs per path (median)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="batched runs per path, and lone answers per question and path (median)",
+    )
     args = parser.parse_args()
     _isolate_environment(args.threads)
     version = _prepare_database(args.new_tokens)
@@ -249,6 +306,8 @@ def main() -> None:
     from assistant.generation import prompt_ids
 
     bare_run(loaded, spec, prompt_ids(loaded, spec, warm_prompts), 2)
+    # ... and the worker path's: the knowledge matrix, MiniLM, the first queries.
+    worker_run(version, real_questions(1), 1)
     results = {
         size: bench_size(loaded, version, spec, real_questions(size), args.repeats)
         for size in args.sizes
@@ -263,6 +322,10 @@ def main() -> None:
         fields.append(
             f"{prefix}pipeline_overhead_pct={results[largest][clock]['overhead'] * 100:.1f}"
         )
+        fields += [
+            f"{prefix}lone_overhead_pct_{size}={r[clock]['lone_overhead'] * 100:.1f}"
+            for size, r in results.items()
+        ]
     print("RESULT " + " ".join(fields))
 
 
