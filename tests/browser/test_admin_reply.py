@@ -30,7 +30,7 @@ def test_it_shows_the_agents_admin_reply_in_the_users_open_chat(
     expect(agent_page.locator(".ws-conversation")).to_contain_text("shared drive S:")
     agent_page.fill("#id_body", "I've re-mapped **S:** for you: please sign out and back in.")
     agent_page.select_option("#id_reason", "no_draft")
-    agent_page.click("input[value='Send reply']")
+    agent_page.click("button[value='reply']")
     expect(agent_page.locator(".messagelist")).to_contain_text("Reply sent")
     save_screenshot(agent_page, "admin_ticket_reply")
 
