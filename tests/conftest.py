@@ -85,7 +85,8 @@ def start_worker(redis_url, transactional_db, tmp_path):
     """Start real Celery workers against the test database and Redis; stopped after the test.
 
     `start_worker(**env)` serves the inference queue; `start_worker(queues="training,exports")`
-    the queues named. Keyword arguments override the worker's environment (tests.live.worker_env).
+    the queues named; `beat=True` runs the beat in it. Keyword arguments override the
+    worker's environment (tests.live.worker_env).
     """
     import redis as redis_client
 
@@ -95,11 +96,12 @@ def start_worker(redis_url, transactional_db, tmp_path):
     redis_client.Redis.from_url(redis_url).flushdb()
     workers = []
 
-    def start(queues: str | None = None, **env_overrides: str):
+    def start(queues: str | None = None, beat: bool = False, **env_overrides: str):
         worker = WorkerProcess(
             tmp_path / f"worker{len(workers)}.log",
             worker_env(redis_url, **env_overrides),
             queues=queues,
+            beat=beat,
         )
         workers.append(worker)
         return worker

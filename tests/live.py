@@ -85,10 +85,15 @@ def database_url_for_workers() -> str:
 
 class WorkerProcess:
     """A real `celery worker`, in its own process group, on the inference queue unless told
-    other queues (comma-separated, as `celery worker -Q` takes them)."""
+    other queues (comma-separated, as `celery worker -Q` takes them); with `beat`, the
+    beat's schedule (settings.CELERY_BEAT_SCHEDULE, intervals from the environment) too."""
 
-    def __init__(self, log_path: Path, env: dict[str, str], queues: str | None = None) -> None:
+    def __init__(
+        self, log_path: Path, env: dict[str, str], queues: str | None = None, beat: bool = False
+    ) -> None:
         self.log_path = log_path
+        # -B runs the beat inside the worker, its schedule file beside the log.
+        beat_args = ["-B", "-s", str(log_path.with_suffix(".beat"))] if beat else []
         self._log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [
@@ -111,6 +116,7 @@ class WorkerProcess:
                 "--without-heartbeat",
                 "-n",
                 f"test-{os.getpid()}@%h",
+                *beat_args,
             ],
             cwd=ROOT,
             env=env,

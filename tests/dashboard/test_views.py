@@ -53,8 +53,9 @@ def test_it_renders_figures_and_charts_for_managers_in_few_queries(
 
     assert response.status_code == 200
     html = response.content.decode()
-    # The five of tickets and confidence, and satisfaction's CSAT over time.
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox') == 6
+    # The five of tickets and confidence, satisfaction's CSAT over time, and the three of
+    # the service levels.
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox') == 9
     assert "Low confidence" in html
     assert agent.username in html
 

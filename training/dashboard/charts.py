@@ -254,3 +254,47 @@ def _x_labels(box: Box, labels: list[str], slot: float) -> list[str]:
         for i, label in enumerate(labels)
         if i % every == 0
     ]
+
+
+# --- service levels ------------------------------------------------------------------------
+
+
+def sla_times_chart(timeline: list[dict[str, Any]]) -> SafeString:
+    return lines(
+        "First response and resolution, business hours",
+        [row["period"] for row in timeline],
+        {
+            "first response median": [row["first_response"]["median_h"] for row in timeline],
+            "first response p90": [row["first_response"]["p90_h"] for row in timeline],
+            "resolution median": [row["resolution"]["median_h"] for row in timeline],
+            "resolution p90": [row["resolution"]["p90_h"] for row in timeline],
+        },
+        fmt="{:.1f}",
+    )
+
+
+def sla_attainment_chart(timeline: list[dict[str, Any]]) -> SafeString:
+    def percent(value: float | None) -> float | None:
+        return value * 100 if value is not None else None
+
+    return lines(
+        "SLA targets met, %",
+        [row["period"] for row in timeline],
+        {
+            "first response": [percent(row["first_response_attainment"]) for row in timeline],
+            "resolution": [percent(row["resolution_attainment"]) for row in timeline],
+        },
+        top_value=100.0,
+        fmt="{:.0f}",
+    )
+
+
+def resolver_chart(timeline: list[dict[str, Any]]) -> SafeString:
+    return grouped_bars(
+        "Resolved by the AI alone or by people",
+        [row["period"] for row in timeline],
+        {
+            "AI alone": [row["ai"] for row in timeline],
+            "people": [row["people"] for row in timeline],
+        },
+    )

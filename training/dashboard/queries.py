@@ -1,6 +1,7 @@
 """The dashboard's figures: each is one aggregate query, so the page costs the same whatever
 the number of tickets."""
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from assistant.models import ModelVersion
 from satisfaction.models import SATISFIED_SCORES, Rating
+from sla.models import TicketSla
 from tickets.models import (
     ACTIVE_STATUSES,
     EscalationReason,
@@ -370,3 +372,97 @@ def _shadow_summary(comparison: ShadowComparison | None) -> str:
     if cand is None or act is None:
         return f"{verdict} than {comparison.active}"
     return f"{verdict} than {comparison.active}: similarity {cand:.2f} vs {act:.2f}"
+
+
+# --- service levels ------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile: a value that occurred, no interpolation."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _times(values: list[float]) -> dict[str, float | None]:
+    """Median and p90 of business minutes, in hours."""
+    median, p90 = _percentile(values, 0.5), _percentile(values, 0.9)
+    return {
+        "median_h": median / 60 if median is not None else None,
+        "p90_h": p90 / 60 if p90 is not None else None,
+    }
+
+
+def _attainment(met: list[bool]) -> float | None:
+    return sum(met) / len(met) if met else None
+
+
+def _sla_rows(since: datetime) -> list[tuple[Any, ...]]:
+    """One row per ticket opened since `since` with its clock's outcome. Percentiles take
+    the values themselves (SQLite has no percentile function), one query for all of them."""
+    return list(
+        TicketSla.objects.filter(ticket__created_at__gte=since).values_list(
+            "ticket__created_at",
+            "first_response_minutes",
+            "resolution_minutes",
+            "first_response_met",
+            "resolution_met",
+        )
+    )
+
+
+def _sla_summary(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    first = [r[1] for r in rows if r[1] is not None]
+    resolution = [r[2] for r in rows if r[2] is not None]
+    first_met = [r[3] for r in rows if r[3] is not None]
+    resolution_met = [r[4] for r in rows if r[4] is not None]
+    return {
+        "first_response": _times(first),
+        "resolution": _times(resolution),
+        "first_response_attainment": _attainment(first_met),
+        "resolution_attainment": _attainment(resolution_met),
+        "attainment": _attainment(first_met + resolution_met),
+        "measured": len(first_met) + len(resolution_met),
+    }
+
+
+def sla_totals(since: datetime) -> dict[str, Any]:
+    """First-response and resolution times (business hours, median and p90) and the share
+    of targets met, over the tickets opened since `since`."""
+    return _sla_summary(_sla_rows(since))
+
+
+def sla_over_time(since: datetime, weekly: bool) -> list[dict[str, Any]]:
+    """The same per day (or week) of opening."""
+    periods: dict[str, list[tuple[Any, ...]]] = {}
+    for row in _sla_rows(since):
+        opened = timezone.localtime(row[0]).date()
+        start = opened - timedelta(days=opened.weekday()) if weekly else opened
+        periods.setdefault(start.strftime("%Y-%m-%d"), []).append(row)
+    return [{"period": period, **_sla_summary(periods[period])} for period in sorted(periods)]
+
+
+def resolutions_over_time(since: datetime, weekly: bool) -> list[dict[str, Any]]:
+    """Finished tickets opened per period, resolved by the AI alone or by people
+    (tickets.outcomes owns the rule)."""
+    trunc = TruncWeek("created_at") if weekly else TruncDate("created_at")
+    finished = Ticket.objects.filter(created_at__gte=since, status__in=FINISHED_STATUSES)
+    rows = (
+        with_resolver(finished)
+        .annotate(period=trunc)
+        .values("period")
+        .annotate(
+            ai=Count("pk", filter=Q(resolved_by_ai=True)),
+            people=Count("pk", filter=Q(resolved_by_ai=False)),
+        )
+        .order_by("period")
+    )
+    return [
+        {
+            "period": row["period"].strftime("%Y-%m-%d") if row["period"] else "",
+            "ai": row["ai"],
+            "people": row["people"],
+        }
+        for row in rows
+    ]

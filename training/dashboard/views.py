@@ -56,6 +56,20 @@ def dashboard_context(days: int) -> dict[str, Any]:
             "thumbs": charts.thumbs_chart(distribution),
             "calibration": charts.calibration_chart(table, queries.BINS),
         },
+        "sla": sla_context(since, weekly),
+    }
+
+
+def sla_context(since: datetime, weekly: bool) -> dict[str, Any]:
+    """The service-level block: times, attainment, and who resolved, over time."""
+    timeline = queries.sla_over_time(since, weekly)
+    return {
+        "totals": queries.sla_totals(since),
+        "charts": {
+            "times": charts.sla_times_chart(timeline),
+            "attainment": charts.sla_attainment_chart(timeline),
+            "resolvers": charts.resolver_chart(queries.resolutions_over_time(since, weekly)),
+        },
     }
 
 
