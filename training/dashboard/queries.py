@@ -427,16 +427,17 @@ def _sla_summary(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     }
 
 
-def sla_totals(since: datetime) -> dict[str, Any]:
+def sla_figures(since: datetime, weekly: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """First-response and resolution times (business hours, median and p90) and the share
-    of targets met, over the tickets opened since `since`."""
-    return _sla_summary(_sla_rows(since))
+    of targets met, over the tickets opened since `since`, and the same per day (or week)
+    of opening: one query for both."""
+    rows = _sla_rows(since)
+    return _sla_summary(rows), _sla_over_time(rows, weekly)
 
 
-def sla_over_time(since: datetime, weekly: bool) -> list[dict[str, Any]]:
-    """The same per day (or week) of opening."""
+def _sla_over_time(rows: list[tuple[Any, ...]], weekly: bool) -> list[dict[str, Any]]:
     periods: dict[str, list[tuple[Any, ...]]] = {}
-    for row in _sla_rows(since):
+    for row in rows:
         opened = timezone.localtime(row[0]).date()
         start = opened - timedelta(days=opened.weekday()) if weekly else opened
         periods.setdefault(start.strftime("%Y-%m-%d"), []).append(row)

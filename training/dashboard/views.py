@@ -62,9 +62,9 @@ def dashboard_context(days: int) -> dict[str, Any]:
 
 def sla_context(since: datetime, weekly: bool) -> dict[str, Any]:
     """The service-level block: times, attainment, and who resolved, over time."""
-    timeline = queries.sla_over_time(since, weekly)
+    totals, timeline = queries.sla_figures(since, weekly)
     return {
-        "totals": queries.sla_totals(since),
+        "totals": totals,
         "charts": {
             "times": charts.sla_times_chart(timeline),
             "attainment": charts.sla_attainment_chart(timeline),
