@@ -6,13 +6,19 @@ tickets of 5 messages each, then times requests through Django's test client:
     python bench/pages.py                    # 100,000 tickets, 40 timed requests per page
     python bench/pages.py --tickets 20000 --repeat 20
     python bench/pages.py --reuse            # time again without re-seeding
+    BENCH_PAGES_DB=/tmp/pages.sqlite3 python bench/pages.py   # another database file
 
 The changelist is timed with its SLA column (every ticket has a clock row), sorted by it
 and under each SLA filter; the query count of every page is taken at the first 100 tickets
 and again at the full count, and printed side by side.
 
 The last line is `RESULT changelist_p95_ms=... list_p95_ms=... chat_p95_ms=...
-sla_sort_p95_ms=... sla_breached_p95_ms=... sla_soon_p95_ms=... queries_constant=yes|no`.
+sla_sort_p95_ms=... sla_breached_p95_ms=... sla_soon_p95_ms=... queries_constant=yes|no
+search_common_p95_ms=... search_rare_p95_ms=... search_common_queries=...
+search_rare_queries=... search_index_build_s=...`.
+
+After seeding it rebuilds the search index as `manage.py rebuild_search_index` does (timed),
+and times the changelist's search box with a word every ticket holds and a rare one.
 """
 
 import argparse
@@ -25,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "var" / "bench"
-DB_FILE = BENCH_DIR / "pages.sqlite3"
+DB_FILE = Path(os.environ.get("BENCH_PAGES_DB", BENCH_DIR / "pages.sqlite3"))
 # Rows per INSERT batch: large enough to amortise Python overhead, small enough for SQLite's
 # variable limit with every column of a message.
 BATCH = 2000
@@ -34,6 +40,10 @@ HEAVY_USER_SHARE = 0.1
 WARMUP_REQUESTS = 3
 # Query counts are taken first with this many tickets, then with all of them.
 FEW_TICKETS = 100
+# Searches in the changelist: a word in every seeded ticket, and the number in one subject
+# ("Problem 4242: ...", which as a prefix also finds 42420-42429).
+COMMON_SEARCH = "vpn"
+RARE_SEARCH = "4242"
 
 
 def _parse() -> argparse.Namespace:
@@ -223,6 +233,28 @@ def _p95(values: list[float]) -> float:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
+def _build_search_index() -> float:
+    """Seconds to rebuild the search index from scratch, as the management command does."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    call_command("rebuild_search_index", stdout=StringIO())
+    seconds = time.perf_counter() - started
+    print(f"search index rebuilt in {seconds:.1f} s")
+    return seconds
+
+
+def _search_pages(agent, changelist: str) -> dict[str, tuple[object, str]]:
+    from urllib.parse import urlencode
+
+    return {
+        "search_common": (agent, f"{changelist}?{urlencode({'q': COMMON_SEARCH})}"),
+        "search_rare": (agent, f"{changelist}?{urlencode({'q': RARE_SEARCH})}"),
+    }
+
+
 def _pages(seeded: dict[str, object]) -> dict[str, tuple[object, str]]:
     from django.contrib import admin
     from django.urls import reverse
@@ -243,6 +275,7 @@ def _pages(seeded: dict[str, object]) -> dict[str, tuple[object, str]]:
         "list": (seeded["heavy"], reverse("tickets:list")),
         "list_page_50": (seeded["heavy"], reverse("tickets:list") + "?page=50"),
         "chat": (seeded["heavy"], chat_ticket.get_absolute_url()),  # type: ignore[attr-defined]
+        **_search_pages(seeded["agent"], changelist),
     }
 
 
@@ -278,6 +311,7 @@ def main() -> None:
             f"seeded {args.tickets:,} tickets, {5 * args.tickets:,} messages and their clocks in {seconds:.1f} s"
         )
         seeded = _people()
+    index_build_s = _build_search_index()
     pages = _pages(seeded)
     many = _query_counts(pages)
     results = {}
@@ -298,7 +332,12 @@ def main() -> None:
         f"list_p95_ms={results['list']:.1f} chat_p95_ms={results['chat']:.1f} "
         f"sla_sort_p95_ms={results['sla_sort']:.1f} "
         f"sla_breached_p95_ms={results['sla_breached']:.1f} "
-        f"sla_soon_p95_ms={results['sla_soon']:.1f} queries_constant={constant}"
+        f"sla_soon_p95_ms={results['sla_soon']:.1f} queries_constant={constant} "
+        f"search_common_p95_ms={results['search_common']:.1f} "
+        f"search_rare_p95_ms={results['search_rare']:.1f} "
+        f"search_common_queries={many['search_common']} "
+        f"search_rare_queries={many['search_rare']} "
+        f"search_index_build_s={index_build_s:.1f}"
     )
 
 

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "macros",
     "sla",
     "satisfaction",
+    "search",
     "training",
     "notifications",
 ]

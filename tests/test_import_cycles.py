@@ -15,6 +15,7 @@ PACKAGES = (
     "tickets",
     "macros",
     "satisfaction",
+    "search",
     "training",
     "helpdesk",
     "jobs",
