@@ -40,7 +40,7 @@ class TicketFts(models.Model):
         on_delete=models.DO_NOTHING,
         related_name="search_fts",
     )
-    match = FtsTableColumn(db_column=schema.FTS_TABLE)
+    document = FtsTableColumn(db_column=schema.FTS_TABLE)
     # FTS5's bm25 with the table's column weights: lower is better.
     rank = models.FloatField(db_column="rank")
 

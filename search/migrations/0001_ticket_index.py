@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
             name='TicketFts',
             fields=[
                 ('ticket', models.OneToOneField(db_column='rowid', db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='search_fts', serialize=False, to='tickets.ticket')),
-                ('match', search.models.FtsTableColumn(db_column='search_ticket_fts')),
+                ('document', search.models.FtsTableColumn(db_column='search_ticket_fts')),
                 ('rank', models.FloatField(db_column='rank')),
             ],
             options={
