@@ -145,7 +145,7 @@ def test_a_note_after_an_answer_is_no_follow_up_for_the_gates_labels(agent, user
         author=None,
         body="Open Explorer.",
         model_version=version,
-        retrieval={"agreement": 0.5},
+        retrieval={"agreement": 0.5, "relevance": 0.5},
     )
     lifecycle.add_note(ticket, agent, "Looks right to me")
 
