@@ -32,6 +32,13 @@ def manager(db: None):
 
 
 @pytest.fixture
+def agent_client(client, agent):
+    """The test client signed in as the agent."""
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
 def jobs_run_here(django_capture_on_commit_callbacks):
     """`with jobs_run_here(): ...`: tasks enqueued inside run in this process when the block
     ends (as on commit): the logic around a job, fast. Each job also runs once on a real

@@ -27,12 +27,6 @@ def _no_model(settings):
     settings.ASSISTANT_ENABLED = False
 
 
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
 def _change_url(ticket: Ticket) -> str:
     return reverse("admin:tickets_ticket_change", args=[ticket.pk])
 

@@ -17,12 +17,6 @@ def _change_url(example: TrainingExample) -> str:
     return reverse("admin:training_trainingexample_change", args=[example.pk])
 
 
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
 def test_agents_see_only_examples_of_their_own_replies(agent_client, agent):
     make_example(agent=agent, question="My own VPN question")
     make_example(agent=AgentFactory(), question="A colleague's printer question")

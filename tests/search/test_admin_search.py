@@ -20,12 +20,6 @@ def _no_model(settings):
     settings.ASSISTANT_ENABLED = False
 
 
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
 def _listed(response) -> list[int]:
     """Ticket ids in the order of the changelist's rows."""
     assert response.status_code == 200

@@ -44,12 +44,6 @@ def colleague_client(colleague):
 
 
 @pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
-@pytest.fixture
 def ticket(user, agent) -> Ticket:
     """A ticket escalated to `agent` (the only agent available when it is opened)."""
     opened = lifecycle.open_ticket(user, "My VPN drops every hour")
