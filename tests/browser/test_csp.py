@@ -492,7 +492,7 @@ def test_it_draws_the_dashboards_charts_under_the_policy(live_server, watched_pa
 
     watched.visit(f"{live_server.url}/manage/dashboard/")
 
-    expect(watched.page.locator(".dashboard-card svg[role=img]")).to_have_count(5)
+    expect(watched.page.locator(".dashboard-card svg[role=img]")).to_have_count(9)
     margin = watched.page.locator("#versions").evaluate("e => getComputedStyle(e).marginTop")
     assert re.fullmatch(r"16(\.0+)?px", margin)  # the card's spacing came from dashboard.css
     assert watched.violations == []

@@ -56,7 +56,7 @@ def test_it_shows_the_managers_dashboard_with_charts(
     page = sign_in(browser_page, live_server, manager.username, next_path="/manage/dashboard/")
 
     expect(page.locator("#kpi-tickets .value")).to_have_text("40")
-    expect(page.locator(".dashboard-card svg[role=img]")).to_have_count(5)
+    expect(page.locator(".dashboard-card svg[role=img]")).to_have_count(9)
     expect(page.locator("#chart-reasons")).to_contain_text("Low confidence")
     expect(page.locator("#workload")).to_contain_text(agent.username)
     expect(page.locator("#versions")).to_contain_text("not worse than smollm2-base")

@@ -6,11 +6,15 @@ from playwright.sync_api import expect
 
 from satisfaction.models import Channel, Rating
 from satisfaction.tokens import rating_path
+from tests.browser import test_csp
 from tests.browser.conftest import save_screenshot, sign_in
 from tests.browser.test_csp import MARKER
 from tests.satisfaction.helpers import answered_ticket, resolved_by_people
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The CSP test's page that records violations, as a fixture of this module too.
+watched_page = test_csp.watched_page
 
 
 @pytest.fixture(autouse=True)
