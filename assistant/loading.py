@@ -40,7 +40,7 @@ class LoadedModel:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
-_models: dict[tuple[str, str], LoadedModel] = {}
+_models: dict[tuple[str, str, str], LoadedModel] = {}  # (folder, quantization, precision)
 _models_lock = threading.Lock()
 _threads_configured = False
 
@@ -64,18 +64,22 @@ def configure_threads(threads: int | None = None) -> int:
 
 
 def load_base(base_model_path: str, quantization: str = "none") -> LoadedModel:
-    """The base model and tokenizer of a folder, loaded on first use and kept."""
-    key = (base_model_path, quantization)
+    """The base model and tokenizer of a folder, loaded on first use and kept (one copy per
+    precision: a changed ASSISTANT_CPU_BF16 loads the folder again rather than serving the
+    other precision's copy)."""
+    device = model_device()
+    dtype = load_dtype(device, quantization)
+    key = (base_model_path, quantization, str(dtype))
     with _models_lock:
         if key not in _models:
-            _models[key] = _load(base_model_path, quantization)
+            _models[key] = _load(base_model_path, quantization, dtype)
         return _models[key]
 
 
-def _load(base_model_path: str, quantization: str) -> LoadedModel:
+def _load(base_model_path: str, quantization: str, dtype: Any = None) -> LoadedModel:
     configure_threads()
     device = model_device()
-    model = load_causal_lm(base_model_path, quantization, device=device)
+    model = load_causal_lm(base_model_path, quantization, device=device, dtype=dtype)
     if quantization in ("", "none"):
         _pack_weights(model)  # quantised layers keep bitsandbytes' kernels
     tokenizer = load_tokenizer(base_model_path)
@@ -105,19 +109,45 @@ def model_device() -> str:
 def model_dtype(device: str, *, training: bool = False, bf16: bool | None = None) -> Any:
     """The precision a model is loaded in on `device`.
 
-    float32 on the CPU: bfloat16 matmuls there are slow, and batched and single answers
-    stay identical. On a GPU bfloat16 where it is supported (`bf16` says yes or no instead);
-    without it, float16 to serve (fast, and memory is scarce) but float32 to train: float16
-    training needs loss scaling, which the training loop does not do.
+    On the CPU: bfloat16 to serve where the cores multiply it natively (`cpu_serves_bf16`),
+    float32 otherwise and always to train (plain float32 gradients, no loss scaling). On a
+    GPU bfloat16 where it is supported (`bf16` says yes or no instead); without it, float16
+    to serve (fast, and memory is scarce) but float32 to train: float16 training needs loss
+    scaling, which the training loop does not do.
     """
     import torch
 
     if device == "cpu":
-        return torch.float32
+        return torch.bfloat16 if not training and cpu_serves_bf16() else torch.float32
     use_bf16 = torch.cuda.is_bf16_supported() if bf16 is None else bf16
     if use_bf16:
         return torch.bfloat16
     return torch.float32 if training else torch.float16
+
+
+def load_dtype(device: str, quantization: str = "none", *, trainable: bool = False) -> Any:
+    """The precision of a model loaded with `quantization`: `model_dtype`'s, except that a
+    quantised CPU model stays float32 where bitsandbytes computes (bitsandbytes_config),
+    or the two precisions would meet mid-layer."""
+    quantised_on_cpu = device == "cpu" and quantization not in ("", "none")
+    return model_dtype(device, training=trainable or quantised_on_cpu)
+
+
+def cpu_serves_bf16() -> bool:
+    """Whether CPU inference runs in bfloat16: ASSISTANT_CPU_BF16=1 or 0 says so; unset, it
+    does where the CPU has AMX tiles. There oneDNN's bfloat16 matmuls are several
+    times faster than float32 ones (SmolLM2, one thread, 8 rows: prefilling 400 tokens
+    each 1.5 s against 7.9 s, a decoding step 74 ms against 109 ms with packed float32
+    weights), which is what makes a prompt carrying knowledge-base notes cheap. Without AMX
+    (AVX2, or AVX-512 alone) bfloat16 runs through slow conversions: float32 stays.
+    """
+    import torch
+
+    from helpdesk.env import env_bool
+
+    if os.environ.get("ASSISTANT_CPU_BF16", "").strip():
+        return env_bool("ASSISTANT_CPU_BF16", False)
+    return bool(torch.cpu._is_amx_tile_supported())
 
 
 def load_causal_lm(
@@ -140,7 +170,7 @@ def load_causal_lm(
     from transformers import AutoModelForCausalLM
 
     device = device or model_device()
-    dtype = dtype if dtype is not None else model_dtype(device, training=trainable)
+    dtype = dtype if dtype is not None else load_dtype(device, quantization, trainable=trainable)
     log.info("Loading %s (%s, %s) on %s", path, quantization, dtype, device)
     options: dict[str, Any] = {"local_files_only": True, "dtype": dtype}
     quantization_config = bitsandbytes_config(quantization, device, dtype)

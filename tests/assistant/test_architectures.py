@@ -165,13 +165,19 @@ def test_it_scores_a_reference_answer_with_the_adapter_of_the_spec(base: Path) -
     assert engine.answer_loss(_spec(base), []) is None
 
 
-def test_its_adapters_wrap_the_packed_layers_of_the_base(base: Path) -> None:
+def test_its_adapters_wrap_the_packed_layers_of_a_float32_base(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from peft.tuners.lora import LoraLayer
 
     from assistant.loading import load_spec
     from assistant.packed_linear import PackedLinear
 
-    loaded = load_spec(_spec(base, "adapter-a"))
+    monkeypatch.setenv("ASSISTANT_CPU_BF16", "0")  # packing is for float32 weights
+    # Copies no earlier test has loaded (the base stays loaded in its first precision).
+    for folder in (base, base.with_name(f"{base.name}-adapter-a")):
+        shutil.copytree(folder, tmp_path / folder.name)
+    loaded = load_spec(_spec(tmp_path / base.name, "adapter-a"))
 
     adapted = [module for module in loaded.model.modules() if isinstance(module, LoraLayer)]
     assert adapted, "the adapter must wrap some layers"

@@ -27,7 +27,8 @@ def tiny_base(tmp_path_factory, smollm2_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("device", "bf16_supported", "training", "bf16", "expected"),
     [
-        ("cpu", True, False, None, torch.float32),
+        ("cpu", True, False, None, torch.bfloat16),  # bf16_supported: AMX tiles on the CPU
+        ("cpu", False, False, None, torch.float32),
         ("cpu", True, True, True, torch.float32),
         ("cuda", True, False, None, torch.bfloat16),
         ("cuda", True, True, None, torch.bfloat16),
@@ -39,9 +40,30 @@ def tiny_base(tmp_path_factory, smollm2_path: Path) -> Path:
 def test_it_picks_the_precision_for_the_device_and_the_purpose(
     monkeypatch, device, bf16_supported, training, bf16, expected
 ) -> None:
+    monkeypatch.delenv("ASSISTANT_CPU_BF16", raising=False)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: bf16_supported)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: bf16_supported)
 
     assert loading.model_dtype(device, training=training, bf16=bf16) == expected
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("1", torch.bfloat16), ("0", torch.float32)])
+def test_the_cpu_precision_can_be_set_whatever_the_cpu_has(
+    monkeypatch, setting, expected
+) -> None:
+    monkeypatch.setenv("ASSISTANT_CPU_BF16", setting)
+    for amx in (True, False):
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda amx=amx: amx)
+        assert loading.model_dtype("cpu") == expected
+    assert loading.model_dtype("cpu", training=True) == torch.float32
+
+
+def test_a_bad_cpu_precision_setting_is_refused(monkeypatch) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setenv("ASSISTANT_CPU_BF16", "fast")
+    with pytest.raises(ImproperlyConfigured, match="ASSISTANT_CPU_BF16"):
+        loading.model_dtype("cpu")
 
 
 def test_4bit_layers_compute_in_half_precision_on_a_gpu() -> None:

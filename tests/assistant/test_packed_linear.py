@@ -87,6 +87,7 @@ def test_the_loader_packs_the_served_model_unless_turned_off(
     folder = tmp_path / "tiny"
     _tiny_model(tied=True).save_pretrained(folder)
     AutoTokenizer.from_pretrained(smollm2_path, local_files_only=True).save_pretrained(folder)
+    monkeypatch.setenv("ASSISTANT_CPU_BF16", "0")  # packing is for float32 models
     if setting is None:
         monkeypatch.delenv("ASSISTANT_PACK_WEIGHTS", raising=False)
     else:
