@@ -48,9 +48,7 @@ def test_it_picks_the_precision_for_the_device_and_the_purpose(
 
 
 @pytest.mark.parametrize(("setting", "expected"), [("1", torch.bfloat16), ("0", torch.float32)])
-def test_the_cpu_precision_can_be_set_whatever_the_cpu_has(
-    monkeypatch, setting, expected
-) -> None:
+def test_the_cpu_precision_can_be_set_whatever_the_cpu_has(monkeypatch, setting, expected) -> None:
     monkeypatch.setenv("ASSISTANT_CPU_BF16", setting)
     for amx in (True, False):
         monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda amx=amx: amx)
