@@ -31,20 +31,24 @@ def prompt_ids(
     ]
 
 
-def batch_inputs(loaded: LoadedModel, prompts: list[list[int]]) -> dict[str, Any]:
+def batch_inputs(loaded: LoadedModel, prompts: list[list[int]], room: int = 0) -> dict[str, Any]:
     """generate() inputs for a batch, most of its prefill already done (see
-    assistant.prefill): the shared prefix once, the rows in groups of similar length.
-    Call it where generate() runs (inside the adapter's context): the cache depends on
-    the adapter."""
-    shared = shared_prefix_length(prompts)
+    assistant.prefill): the shared prefix once, the rows in groups of similar length, and
+    `room` tokens reserved in the cache for the answer (assistant.reserved_cache), so the
+    decoding steps of a long, grounded prompt do not copy its cache. Call it where
+    generate() runs (inside the adapter's context): the cache depends on the adapter."""
+    from .reserved_cache import reserve_room
+
+    shared = shared_prefix_length(prompts) if len(prompts) > 1 else 0
     prefix = prompts[0][:shared] if shared >= MIN_SHARED_PREFIX else []
     suffixes = [ids[len(prefix) :] for ids in prompts]
     input_ids, attention_mask = prefixed_and_padded(prefix, suffixes, loaded.pad_id, loaded.device)
     inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
-    if len(prompts) > 1:
-        cache = prefilled_cache(loaded.model, prefix, suffixes, loaded.pad_id, loaded.device)
-        if cache is not None:
-            inputs["cache"] = cache
+    cache = prefilled_cache(
+        loaded.model, prefix, suffixes, loaded.pad_id, loaded.device, always=room > 0
+    )
+    if cache is not None:
+        inputs["cache"] = reserve_room(cache, room)
     return inputs
 
 
@@ -78,7 +82,7 @@ def generate_batch(
     prompts = prompt_ids(loaded, spec, conversations)
     started = time.perf_counter()
     with adapter_in_use(loaded, spec), torch.inference_mode():
-        inputs = batch_inputs(loaded, prompts)
+        inputs = batch_inputs(loaded, prompts, room=spec.max_new_tokens)
         # The prompts' own cost in a batch (prefilled above; a lone prompt is prefilled
         # inside generate()): what a longer, grounded prompt adds (bench/grounding.py).
         prefill_s = time.perf_counter() - started

@@ -93,15 +93,22 @@ def prefix_cache(model: Any, prefix: list[int], device: str) -> Any:
 
 
 def prefilled_cache(
-    model: Any, prefix: list[int], suffixes: list[list[int]], pad_id: int, device: str
+    model: Any,
+    prefix: list[int],
+    suffixes: list[list[int]],
+    pad_id: int,
+    device: str,
+    *,
+    always: bool = False,
 ) -> Any | None:
     """A cache for the rows `prefixed_and_padded(prefix, suffixes)` lays out: the prefix and
     every row's own tokens but its last. Where the model's cache cannot be merged
     (sliding-window or quantised layers) it holds the prefix alone; None when there is
-    nothing to gain over generate()'s own prefill (no prefix and a single group)."""
+    nothing to gain over generate()'s own prefill (no prefix and a single group), unless
+    `always` (a cache of our own can have room reserved in it), or nothing to prefill."""
     own = [len(ids) - 1 for ids in suffixes]
     groups = length_groups(own, PASS_COST_TOKENS)
-    if not prefix and len(groups) < 2:
+    if not prefix and ((len(groups) < 2 and not always) or not any(own)):
         return None
     shared = prefix_cache(model, prefix, device) if prefix else None
     if shared is not None and not _mergeable(shared):

@@ -92,7 +92,8 @@ def bare_run(loaded, spec, prompts: list[list[int]], batch_size: int) -> Run:
         chunk = prompts[start : start + batch_size]
         began, began_cpu = time.perf_counter(), time.process_time()
         with adapter_in_use(loaded, spec), torch.inference_mode():
-            inputs = batch_inputs(loaded, chunk)  # shared prefix cached once, as the engine does
+            # As the engine does: the shared prefix cached once, room reserved for the answer.
+            inputs = batch_inputs(loaded, chunk, room=spec.max_new_tokens)
             output = loaded.model.generate(**inputs, **generation_options(loaded, spec))
         seconds += time.perf_counter() - began
         cpu_seconds += time.process_time() - began_cpu

@@ -113,3 +113,10 @@ def test_the_merged_cache_gives_generate_the_same_first_step(model, monkeypatch,
 
 def test_one_group_without_a_prefix_is_left_to_generate(model) -> None:
     assert prefilled_cache(model, [], [[5, 6, 7], [8, 9, 10]], PAD, "cpu") is None
+
+
+def test_one_group_is_prefilled_here_when_asked_to_always(model) -> None:
+    cache = prefilled_cache(model, [], [[5, 6, 7], [8, 9, 10]], PAD, "cpu", always=True)
+
+    assert cache is not None and cache.get_seq_length() == 2
+    assert prefilled_cache(model, [], [[5], [8]], PAD, "cpu", always=True) is None  # nothing to do
