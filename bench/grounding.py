@@ -30,6 +30,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +53,9 @@ def _args() -> argparse.Namespace:
     parser.add_argument(
         "--fit-rows", type=int, default=0, help="validation rows the gate is fitted on (0: all)"
     )
-    parser.add_argument("--curate-rows", type=int, default=12000, help="seed rows curated")
+    parser.add_argument(
+        "--curate-rows", type=int, default=0, help="seed rows curated (0: all of them)"
+    )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     return parser.parse_args()
 
@@ -77,7 +80,7 @@ def _setup_django() -> None:
 def _splits(args: argparse.Namespace) -> tuple[Path, Path, Path]:
     from training.pipeline.curation import curate_to_dir
 
-    out = BENCH_DIR / "curated"
+    out = BENCH_DIR / f"curated-{args.curate_rows}"  # other --curate-rows, other splits
     if not (out / "train.jsonl").exists():
         curate_to_dir(out, seed_csv=args.seed_csv, limit=args.curate_rows)
     test = Path(args.test) if args.test else out / "test.jsonl"
@@ -151,6 +154,30 @@ def _answer_batch(batch: list[str], finder, run: dict) -> None:
     run["groundings"] += found
 
 
+def _write_rows(questions: list[str], runs: dict[str, dict], references: list[str]) -> None:
+    """Every test row's answers, both ways, with their similarity to the reference and the
+    grounding's evidence: var/bench/grounding/rows.jsonl, to see where grounding helps."""
+    from assistant.embeddings import pairwise_cosine
+
+    similarity = {
+        name: pairwise_cosine([g.text for g in run["generations"]], references)
+        for name, run in runs.items()
+    }
+    with (BENCH_DIR / "rows.jsonl").open("w", encoding="utf-8") as out:
+        for i, question in enumerate(questions):
+            grounding = runs["grounded"]["groundings"][i]
+            row = {"question": question, **grounding.features()}
+            for name, run in runs.items():
+                generation = run["generations"][i]
+                row[name] = {
+                    "text": generation.text,
+                    "similarity": round(similarity[name][i], 4),
+                    "prompt_tokens": generation.prompt_tokens,
+                    "answer_tokens": generation.token_count,
+                }
+            out.write(json.dumps(row) + "\n")
+
+
 def _feature_rows(questions: list[str], generations: list, groundings: list) -> list[list[float]]:
     """Each answer's gate features, computed as the answer job computes them."""
     from assistant.gate import answer_evidence, feature_row, feature_values
@@ -199,6 +226,10 @@ def _fitted_gate(fit_path: Path):
     from training.pipeline.gate import GateFitConfig, fit_gate, label_dataset
 
     examples = label_dataset(ModelVersion.default(), fit_path)
+    # Kept for a look at other fits (var/bench/grounding/gate_examples.json); never read back.
+    (BENCH_DIR / "gate_examples.json").write_text(
+        json.dumps([asdict(e) for e in examples]), encoding="utf-8"
+    )
     fitted = fit_gate(examples, GateFitConfig(target_accuracy=TARGET_ACCURACY))
     return fitted.gate
 
@@ -256,6 +287,7 @@ def main() -> None:
     ]
     good = [s >= DEFAULT_GOOD_BAR for s in pairwise_cosine([g.text for g in grounded], references)]
     features = _feature_rows(questions, grounded, groundings)
+    _write_rows(questions, runs, references)
 
     fit_path, dropped = _fit_split(validation, questions, args.fit_rows)
     print(

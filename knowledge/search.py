@@ -33,6 +33,9 @@ class Hit:
     article_id: int | None = None
     title: str = ""
     slug: str = ""
+    # A case's own question and answer (`text` holds both, for the gate's agreement).
+    question: str = ""
+    answer: str = ""
 
 
 @dataclass
@@ -159,6 +162,9 @@ def _with_texts(found: list[list[tuple[int, int, float]]]) -> list[list[Hit]]:
                 )
             elif kind == CASE and pk in cases:
                 case = cases[pk]
-                kept.append(Hit("case", pk, score, f"Q: {case.question}\nA: {case.answer}"))
+                text = f"Q: {case.question}\nA: {case.answer}"
+                kept.append(
+                    Hit("case", pk, score, text, question=case.question, answer=case.answer)
+                )
         hits.append(kept)
     return hits

@@ -13,41 +13,60 @@ from .helpers import case, published
 pytestmark = pytest.mark.django_db
 
 
-def test_the_notes_go_before_the_question_in_its_own_turn() -> None:
-    grounding = Grounding(
-        notes=[
-            Hit("article", 1, 0.8, "Install a .deb\nRun `sudo apt install ./x.deb`.", 1, "T", "t")
-        ]
-    )
+def test_the_best_case_goes_before_the_conversation_as_its_own_exchange() -> None:
+    case_hit = Hit("case", 7, 0.8, "Q: deb?\nA: apt it.", question="deb?", answer="Run apt.")
+    second = Hit("article", 1, 0.7, "Install a .deb\nRun `sudo apt install ./x.deb`.", 1, "T", "t")
     conversation = [
         {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "hello"},
         {"role": "user", "content": "how do I install a deb?"},
     ]
 
-    grounded = with_notes(conversation, grounding)
+    grounded = with_notes(conversation, Grounding(notes=[case_hit, second]))
 
-    assert grounded[:2] == conversation[:2]
-    last = grounded[-1]["content"]
-    assert "sudo apt install ./x.deb" in last and last.endswith("Question: how do I install a deb?")
+    assert grounded == [
+        {"role": "user", "content": "deb?"},
+        {"role": "assistant", "content": "Run apt."},
+        *conversation,  # the user's turns untouched, the question last
+    ]
+
+
+def test_a_passage_is_the_reply_to_a_question_about_its_article() -> None:
+    hit = Hit("article", 1, 0.8, "Run `sudo apt install ./x.deb`.", 1, "Install a .deb", "deb")
+    question = [{"role": "user", "content": "how do I install a deb?"}]
+
+    grounded = with_notes(question, Grounding(notes=[hit]))
+
+    assert grounded[0] == {
+        "role": "user",
+        "content": 'What does the help article "Install a .deb" say?',
+    }
+    assert grounded[1] == {"role": "assistant", "content": "Run `sudo apt install ./x.deb`."}
+    assert grounded[2:] == question
+    assert Grounding(notes=[hit]).sources == [{"title": "Install a .deb", "slug": "deb"}]
+
+
+def test_only_the_article_in_the_prompt_is_a_source() -> None:
+    first = Hit("case", 7, 0.8, "Q: a\nA: b", question="a", answer="b")
+    second = Hit("article", 1, 0.7, "Run it.", 1, "T", "t")
+
+    assert Grounding(notes=[first, second]).sources == []  # a case is never a source
+
+
+def test_a_long_reply_is_cut_to_the_budget_after_a_whole_sentence(monkeypatch) -> None:
+    from knowledge import grounding
+
+    monkeypatch.setattr(grounding, "NOTES_WORDS", 6)
+    hit = Hit("case", 7, 0.8, "", question="q", answer="Do this first. Then do that, and more.")
+
+    [_, reply, _] = with_notes([{"role": "user", "content": "q?"}], Grounding(notes=[hit]))
+
+    assert reply["content"] == "Do this first."
 
 
 def test_without_notes_the_conversation_is_unchanged() -> None:
     conversation = [{"role": "user", "content": "what is the meaning of life"}]
     assert with_notes(conversation, Grounding()) == conversation
-
-
-def test_every_grounded_prompt_opens_with_the_same_instruction_for_a_batch_to_share() -> None:
-    def grounded(question: str, note: str) -> str:
-        hit = Hit("article", 1, 0.8, note, 1, "T", "t")
-        return with_notes([{"role": "user", "content": question}], Grounding(notes=[hit]))[-1][
-            "content"
-        ]
-
-    first, second = grounded("how to?", "Run a."), grounded("why not?", "Run b.")
-
-    opening = "Notes from the helpdesk's knowledge base:\n"
-    assert first.startswith(opening) and second.startswith(opening)
 
 
 def test_notes_past_the_budget_are_cut_after_their_last_whole_sentence() -> None:
