@@ -11,7 +11,8 @@ and cached);
 (b) worker path: tickets.answering.answer_request with ANSWER_BATCH_SIZE=1 vs =N, on tickets
 opened through tickets.lifecycle in a throwaway SQLite database under var/bench/ (retrieval,
 prompts, generation, the gate's evidence, storing).
-Every path must give the same answers. Pipeline overhead = (worker batched - bare batched)
+Every path must give the same answers (in bfloat16: counted where they do not, see
+`_differing_answers`). Pipeline overhead = (worker batched - bare batched)
 / bare batched. Lone-answer overhead = (worker one at a time - bare one at a time) / bare
 one at a time, each question answered alone by both paths side by side, `--repeats` times,
 which path goes first alternating; per question the median of its repeats. Figures in
@@ -230,16 +231,11 @@ def bench_size(
         for run in runs if repeat % 2 == 0 else reversed(runs):
             run()
     figures |= {"bare_batched": median_run(bare_runs), "worker_batched": median_run(worker_runs)}
-    reference = figures["bare_single"].texts
-    for name, run in figures.items():
-        mismatches = [
-            i for i, (a, b) in enumerate(zip(run.texts, reference, strict=True)) if a != b
-        ]
-        assert not mismatches, f"{name} differs from bare one-at-a-time at {mismatches}"
+    differing = _differing_answers(figures)
     print(
         f"\n== {size} prompts, {sum(len(p) for p in prompts) / size:.0f} prompt tokens on "
-        f"average (answers identical on all four paths; median of {repeats} runs, one at a "
-        "time per question)"
+        f"average ({differing} answers differ from bare one-at-a-time on some path; median "
+        f"of {repeats} runs, one at a time per question)"
     )
     for name, run in figures.items():
         print(
@@ -247,7 +243,7 @@ def bench_size(
             f"{run.tokens:5d} tokens {run.tokens / run.seconds:7.1f} tok/s wall "
             f"{run.tokens / run.cpu_seconds:7.1f} tok/s cpu"
         )
-    result = {}
+    result: dict[str, dict[str, float]] = {"answers": {"differing": differing}}
     for clock in ("seconds", "cpu_seconds"):
         time_of = {name: getattr(run, clock) for name, run in figures.items()}
         result[clock] = {
@@ -266,6 +262,27 @@ def bench_size(
             f"{result[clock]['lone_overhead'] * 100:.1f}%"
         )
     return result
+
+
+def _differing_answers(figures: dict[str, Run]) -> int:
+    """How many questions some path answered otherwise than bare one-at-a-time. In float32
+    it must be none (the paths compute the same sums; the bench stops otherwise); in
+    bfloat16 a batch row rounds differently from the same prompt alone, and now and then a
+    greedy choice between two near-equal tokens goes the other way: counted, not refused."""
+    import torch
+
+    from assistant.loading import load_dtype, model_device
+
+    reference = figures["bare_single"].texts
+    differing = {
+        i
+        for run in figures.values()
+        for i, (a, b) in enumerate(zip(run.texts, reference, strict=True))
+        if a != b
+    }
+    if load_dtype(model_device()) == torch.float32:
+        assert not differing, f"answers differ from bare one-at-a-time at {sorted(differing)}"
+    return len(differing)
 
 
 def main() -> None:
@@ -327,6 +344,9 @@ def main() -> None:
             f"{prefix}lone_overhead_pct_{size}={r[clock]['lone_overhead'] * 100:.1f}"
             for size, r in results.items()
         ]
+    fields += [
+        f"differing_answers_{size}={int(r['answers']['differing'])}" for size, r in results.items()
+    ]
     print("RESULT " + " ".join(fields))
 
 

@@ -85,4 +85,6 @@ def test_relevance_is_the_answers_cosine_to_its_question_reusing_its_vector() ->
     reused = answer_evidence(answers, ["", ""], ["not read", "not read"], [vector, vector])
 
     assert embedded_here[0]["relevance"] > 0.5 > embedded_here[1]["relevance"]
-    assert reused == embedded_here
+    # Alone or in a padded batch, bfloat16 rounds a text's vector a hair differently.
+    for got, expected in zip(reused, embedded_here, strict=True):
+        assert got == pytest.approx(expected, abs=2e-3)

@@ -1,0 +1,28 @@
+"""MiniLM sentence embeddings: unit float32 rows, in either CPU precision."""
+
+import pytest
+
+from assistant.embeddings import embed_array
+
+TEXTS = [
+    "How do I see which process is using port 8080?",
+    "Run `sudo ss -ltnp | grep :8080` to see the process holding the port.",
+    "My wifi stops working after suspend on Ubuntu 22.04",
+]
+
+
+def _embedded(monkeypatch: pytest.MonkeyPatch, bf16: str):
+    monkeypatch.setenv("ASSISTANT_CPU_BF16", bf16)
+    return embed_array(TEXTS)
+
+
+def test_bfloat16_embeddings_give_the_float32_cosines_within_a_hair(monkeypatch) -> None:
+    import numpy as np
+
+    full, half = _embedded(monkeypatch, "0"), _embedded(monkeypatch, "1")
+
+    for vectors in (full, half):
+        assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert not np.array_equal(full, half)  # really computed in another precision
+    assert np.abs(full @ full.T - half @ half.T).max() < 0.005
