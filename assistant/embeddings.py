@@ -19,7 +19,11 @@ def _load(path: str) -> tuple[Any, Any]:
 
 
 def embed(texts: list[str], model_path: str | Path | None = None, batch_size: int = 32) -> Any:
-    """One unit-length row per text (a torch tensor), as sentence-transformers would give."""
+    """One unit-length row per text (a torch tensor), as sentence-transformers would give.
+
+    Texts go through the model shortest first, so each batch is padded only to texts of
+    about its own length: the gate's evidence embeds short answers beside passages of up to
+    256 tokens, and a batch costs its rows times its longest."""
     import torch
 
     if model_path is None:
@@ -27,11 +31,12 @@ def embed(texts: list[str], model_path: str | Path | None = None, batch_size: in
 
         model_path = minilm_path()
     tokenizer, model = _load(str(model_path))
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     rows = []
     with torch.no_grad(), _precision():
-        for start in range(0, len(texts), batch_size):
+        for start in range(0, len(order), batch_size):
             batch = tokenizer(
-                texts[start : start + batch_size],
+                [texts[i] for i in order[start : start + batch_size]],
                 padding=True,
                 truncation=True,
                 max_length=256,
@@ -41,7 +46,10 @@ def embed(texts: list[str], model_path: str | Path | None = None, batch_size: in
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             rows.append(torch.nn.functional.normalize(pooled.float(), p=2, dim=1))
-    return torch.cat(rows) if rows else torch.empty(0, 384)
+    if not rows:
+        return torch.empty(0, 384)
+    back = torch.tensor(sorted(range(len(order)), key=order.__getitem__))  # inverse of order
+    return torch.cat(rows).index_select(0, back)
 
 
 def _precision() -> Any:

@@ -26,3 +26,15 @@ def test_bfloat16_embeddings_give_the_float32_cosines_within_a_hair(monkeypatch)
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert not np.array_equal(full, half)  # really computed in another precision
     assert np.abs(full @ full.T - half @ half.T).max() < 0.005
+
+
+def test_each_text_keeps_its_own_row_whatever_the_order_it_was_embedded_in(monkeypatch) -> None:
+    import numpy as np
+
+    monkeypatch.setenv("ASSISTANT_CPU_BF16", "0")
+    texts = [TEXTS[1] * 3, TEXTS[2], "ok", TEXTS[0]]  # longest first: embedded last
+
+    together = embed_array(texts)
+    alone = np.stack([embed_array([text])[0] for text in texts])
+
+    assert np.allclose(together, alone, atol=1e-5)
