@@ -83,8 +83,8 @@ def generate_batch(
     started = time.perf_counter()
     with adapter_in_use(loaded, spec), torch.inference_mode():
         inputs = batch_inputs(loaded, prompts, room=spec.max_new_tokens)
-        # The prompts' own cost in a batch (prefilled above; a lone prompt is prefilled
-        # inside generate()): what a longer, grounded prompt adds (bench/grounding.py).
+        # The prompts' own cost (prefilled above, all but each row's last token): what a
+        # longer, grounded prompt adds (bench/grounding.py).
         prefill_s = time.perf_counter() - started
         output = loaded.model.generate(**inputs, **generation_options(loaded, spec))
     generated = output.sequences[:, inputs["input_ids"].shape[1] :].cpu()

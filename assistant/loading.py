@@ -138,7 +138,7 @@ def cpu_serves_bf16() -> bool:
     does where the CPU has AMX tiles. There oneDNN's bfloat16 matmuls are several
     times faster than float32 ones (SmolLM2, one thread, 8 rows: prefilling 400 tokens
     each 1.5 s against 7.9 s, a decoding step 74 ms against 109 ms with packed float32
-    weights), which is what makes a prompt carrying knowledge-base notes cheap. Without AMX
+    weights), which is what makes a prompt carrying knowledge from the index cheap. Without AMX
     (AVX2, or AVX-512 alone) bfloat16 runs through slow conversions: float32 stays.
     """
     import torch
