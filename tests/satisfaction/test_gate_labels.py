@@ -15,12 +15,18 @@ from .helpers import rate
 pytestmark = pytest.mark.django_db
 
 
-def _resolved_by_its_requester(desk: Desk, question: str):
+def _answered_for_a_requester(desk: Desk, question: str):
+    """An answered ticket whose requester is a portal user (who may mark it solved and rate it)."""
     answer = desk.answered(question)
     ticket = answer.ticket
     ticket.requester = requester()
     ticket.status = Status.ANSWERED
     ticket.save()
+    return answer, ticket
+
+
+def _resolved_by_its_requester(desk: Desk, question: str):
+    answer, ticket = _answered_for_a_requester(desk, question)
     lifecycle.mark_solved(ticket, ticket.requester)
     ticket.refresh_from_db()
     return answer, ticket
@@ -59,11 +65,7 @@ def test_it_outweighs_a_thumbs_up_on_the_same_answer():
 def test_only_the_answer_that_ended_the_ticket_is_labelled():
     version = ModelVersionFactory()
     desk = Desk(version)
-    first = desk.answered("first try")
-    ticket = first.ticket
-    ticket.requester = requester()
-    ticket.status = Status.ANSWERED
-    ticket.save()
+    first, ticket = _answered_for_a_requester(desk, "first try")
     desk._at(ticket.messages.create(role=Role.USER, body="second try"))
     desk._at(
         ticket.messages.create(
@@ -85,11 +87,7 @@ def test_only_the_answer_that_ended_the_ticket_is_labelled():
 def test_a_low_rating_of_a_ticket_people_resolved_leaves_the_answers_label_alone():
     version = ModelVersionFactory()
     desk = Desk(version)
-    answer = desk.answered("people fixed it")
-    ticket = answer.ticket
-    ticket.requester = requester()
-    ticket.status = Status.ANSWERED
-    ticket.save()
+    answer, ticket = _answered_for_a_requester(desk, "people fixed it")
     lifecycle.resolve(ticket, AgentFactory())  # an agent's action: people's resolution
     ticket.refresh_from_db()
     before = _labels(version)
