@@ -87,7 +87,7 @@ def test_only_the_answer_that_ended_the_ticket_is_labelled():
 def test_a_low_rating_of_a_ticket_people_resolved_leaves_the_answers_label_alone():
     version = ModelVersionFactory()
     desk = Desk(version)
-    answer, ticket = _answered_for_a_requester(desk, "people fixed it")
+    _, ticket = _answered_for_a_requester(desk, "people fixed it")
     lifecycle.resolve(ticket, AgentFactory())  # an agent's action: people's resolution
     ticket.refresh_from_db()
     before = _labels(version)
