@@ -109,32 +109,45 @@ def answer_evidence(
     passages: list[str],
     questions: list[str],
     question_vectors: Sequence[Any] | None = None,
+    passage_vectors: Sequence[Any] | None = None,
     model_path: str | None = None,
 ) -> list[dict[str, float]]:
     """Each answer's `agreement` (MiniLM cosine to its grounding's best passage or case, 0
     where the question found no knowledge) and `relevance` (cosine to its question), in one
-    embedding call for the batch. A question's vector from retrieval is reused, not
-    embedded again."""
+    embedding call for the batch. A vector retrieval already holds (the question's, an
+    article passage's from the index) is reused, not embedded again."""
     from .embeddings import embed_array
 
-    vectors = list(question_vectors) if question_vectors is not None else [None] * len(answers)
-    with_passage = [i for i, passage in enumerate(passages) if passage.strip()]
-    unembedded = [i for i, vector in enumerate(vectors) if vector is None]
-    texts = answers + [passages[i] for i in with_passage] + [questions[i] for i in unembedded]
+    questions_at = _given(question_vectors, len(answers))
+    passages_at = _given(passage_vectors, len(answers))
+    unembedded_passages = [
+        i for i, p in enumerate(passages) if p.strip() and passages_at[i] is None
+    ]
+    unembedded_questions = [i for i, vector in enumerate(questions_at) if vector is None]
+    texts = [
+        *answers,
+        *(passages[i] for i in unembedded_passages),
+        *(questions[i] for i in unembedded_questions),
+    ]
     if not texts:
         return []
-    embedded = embed_array(texts, model_path)
-    answer_vectors = embedded[: len(answers)]
-    passage_vectors = dict(zip(with_passage, embedded[len(answers) :], strict=False))
-    for i, vector in zip(unembedded, embedded[len(answers) + len(with_passage) :], strict=True):
-        vectors[i] = vector
+    embedded = iter(embed_array(texts, model_path))
+    answer_vectors = [next(embedded) for _ in answers]
+    for i in unembedded_passages:
+        passages_at[i] = next(embedded)
+    for i in unembedded_questions:
+        questions_at[i] = next(embedded)
     return [
         {
-            "agreement": _cosine(answer, passage_vectors.get(i)),
-            "relevance": _cosine(answer, vectors[i]),
+            "agreement": _cosine(answer, passages_at[i] if passages[i].strip() else None),
+            "relevance": _cosine(answer, questions_at[i]),
         }
         for i, answer in enumerate(answer_vectors)
     ]
+
+
+def _given(vectors: Sequence[Any] | None, count: int) -> list[Any]:
+    return list(vectors) if vectors is not None else [None] * count
 
 
 def _cosine(a: Any, b: Any) -> float:

@@ -180,14 +180,10 @@ def _write_rows(questions: list[str], runs: dict[str, dict], references: list[st
 
 def _feature_rows(questions: list[str], generations: list, groundings: list) -> list[list[float]]:
     """Each answer's gate features, computed as the answer job computes them."""
-    from assistant.gate import answer_evidence, feature_row, feature_values
+    from assistant.gate import feature_row, feature_values
+    from knowledge.grounding import grounded_evidence
 
-    evidence = answer_evidence(
-        [g.text for g in generations],
-        [g.best_text for g in groundings],
-        questions,
-        [g.question_vector for g in groundings],
-    )
+    evidence = grounded_evidence([g.text for g in generations], groundings, questions)
     return [
         feature_row(
             feature_values(

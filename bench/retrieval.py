@@ -71,7 +71,7 @@ def _time_queries(matrix, queries, k: int) -> tuple[list[float], list[set[int]]]
         started = time.perf_counter()
         [hits] = rank(query[None, :], k, matrix)
         timings.append((time.perf_counter() - started) * 1000)
-        found.append({pk for _, pk, _ in hits})
+        found.append({hit.pk for hit in hits})
     return timings, found
 
 

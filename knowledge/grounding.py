@@ -42,6 +42,9 @@ class Grounding:
     # twice); None for a grounding that never looked.
     question_vector: Any = field(default=None, compare=False, repr=False)
 
+    # The best hit's vector where the index holds it (an article passage), else None.
+    best_vector: Any = field(default=None, compare=False, repr=False)
+
     @property
     def in_prompt(self) -> list[Hit]:
         return self.notes[:HITS_IN_PROMPT]
@@ -73,6 +76,22 @@ def ground(questions: list[str]) -> list[Grounding]:
     vectors = embed_array(questions)
     found = search_vectors(vectors, HITS_PER_QUESTION)
     return [_grounding(hits, vector) for hits, vector in zip(found, vectors, strict=True)]
+
+
+def grounded_evidence(
+    answers: list[str], groundings: list[Grounding], questions: list[str]
+) -> list[dict[str, float]]:
+    """The gate's agreement and relevance of each answer, from the vectors its grounding
+    already holds: only the answers (and a best case's text) are embedded."""
+    from assistant.gate import answer_evidence
+
+    return answer_evidence(
+        answers,
+        [g.best_text for g in groundings],
+        questions,
+        [g.question_vector for g in groundings],
+        [g.best_vector for g in groundings],
+    )
 
 
 def with_notes(conversation: list[dict[str, str]], grounding: Grounding) -> list[dict[str, str]]:
@@ -107,6 +126,7 @@ def _grounding(hits: list[Hit], question_vector: Any = None) -> Grounding:
         margin=best - second,
         best_text=hits[0].text,
         question_vector=question_vector,
+        best_vector=hits[0].vector,
     )
 
 

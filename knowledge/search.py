@@ -8,8 +8,8 @@ hits are read from the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from .models import IndexVersion, Passage, SolvedCase
 
@@ -36,6 +36,17 @@ class Hit:
     # A case's own question and answer (`text` holds both, for the gate's agreement).
     question: str = ""
     answer: str = ""
+    # An article hit's passage vector from the index: exactly the embedding of `text`, so the
+    # gate's agreement reads it instead of embedding the passage again. None for a case (its
+    # vector is its question's, and agreement compares against question and answer).
+    vector: Any = field(default=None, compare=False, repr=False)
+
+
+class Ranked(NamedTuple):
+    kind: int  # ARTICLE or CASE
+    pk: int
+    score: float
+    row: int  # the row of the matrix: its vector is `matrix.vectors[row]`
 
 
 @dataclass
@@ -63,11 +74,12 @@ def search(queries: list[str], k: int = 3) -> list[list[Hit]]:
 
 
 def search_vectors(query_vectors: Any, k: int, matrix: _Matrix | None = None) -> list[list[Hit]]:
-    return _with_texts(rank(query_vectors, k, matrix or current_matrix()))
+    matrix = matrix or current_matrix()
+    return _with_texts(rank(query_vectors, k, matrix), matrix)
 
 
-def rank(query_vectors: Any, k: int, matrix: _Matrix) -> list[list[tuple[int, int, float]]]:
-    """(kind, id, score) of the `k` best rows for each query: one matrix product, then a
+def rank(query_vectors: Any, k: int, matrix: _Matrix) -> list[list[Ranked]]:
+    """The `k` best rows for each query: one matrix product, then a
     partial sort of each row (argpartition: no full sort of a million scores)."""
     import numpy as np
 
@@ -79,7 +91,7 @@ def rank(query_vectors: Any, k: int, matrix: _Matrix) -> list[list[tuple[int, in
         # FAISS pads a short result with -1.
         return [
             [
-                (int(matrix.kinds[j]), int(matrix.ids[j]), float(score))
+                _ranked(matrix, int(j), float(score))
                 for j, score in zip(found, found_scores, strict=True)
                 if j >= 0
             ]
@@ -89,9 +101,12 @@ def rank(query_vectors: Any, k: int, matrix: _Matrix) -> list[list[tuple[int, in
     best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     ranked = [row[np.argsort(-scores[i, row])] for i, row in enumerate(best)]
     return [
-        [(int(matrix.kinds[j]), int(matrix.ids[j]), float(scores[i, j])) for j in row]
-        for i, row in enumerate(ranked)
+        [_ranked(matrix, int(j), float(scores[i, j])) for j in row] for i, row in enumerate(ranked)
     ]
+
+
+def _ranked(matrix: _Matrix, row: int, score: float) -> Ranked:
+    return Ranked(int(matrix.kinds[row]), int(matrix.ids[row]), score, row)
 
 
 def current_matrix() -> _Matrix:
@@ -142,10 +157,10 @@ def with_index(matrix: _Matrix, exact_limit: int = EXACT_LIMIT) -> _Matrix:
     return matrix
 
 
-def _with_texts(found: list[list[tuple[int, int, float]]]) -> list[list[Hit]]:
+def _with_texts(found: list[list[Ranked]], matrix: _Matrix) -> list[list[Hit]]:
     """Two queries for the texts of every hit of the batch."""
-    passage_ids = {pk for row in found for kind, pk, _ in row if kind == ARTICLE}
-    case_ids = {pk for row in found for kind, pk, _ in row if kind == CASE}
+    passage_ids = {hit.pk for row in found for hit in row if hit.kind == ARTICLE}
+    case_ids = {hit.pk for row in found for hit in row if hit.kind == CASE}
     passages = {
         p.pk: p for p in Passage.objects.filter(pk__in=passage_ids).select_related("article")
     }
@@ -153,12 +168,21 @@ def _with_texts(found: list[list[tuple[int, int, float]]]) -> list[list[Hit]]:
     hits = []
     for row in found:
         kept = []
-        for kind, pk, score in row:
+        for kind, pk, score, j in row:
             if kind == ARTICLE and pk in passages:
                 passage = passages[pk]
                 article = passage.article
                 kept.append(
-                    Hit("article", pk, score, passage.text, article.pk, article.title, article.slug)
+                    Hit(
+                        "article",
+                        pk,
+                        score,
+                        passage.text,
+                        article.pk,
+                        article.title,
+                        article.slug,
+                        vector=matrix.vectors[j],
+                    )
                 )
             elif kind == CASE and pk in cases:
                 case = cases[pk]

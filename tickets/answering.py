@@ -14,10 +14,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from assistant.engine import Generation
-from assistant.gate import answer_evidence, decide
+from assistant.gate import decide
 from assistant.models import ModelVersion
 from assistant.registry import get_engine, spec_for
-from knowledge.grounding import Grounding, ground, with_notes
+from knowledge.grounding import Grounding, ground, grounded_evidence, with_notes
 
 from . import enqueue, lifecycle
 from .models import AnswerRequest, AnswerStatus, EscalationReason, Message, Role, Status
@@ -179,11 +179,10 @@ def evidence_for(
     its question: the gate's evidence, kept with every answer (trained gate or not) so a
     gate can be fitted on the desk later."""
     try:
-        found = answer_evidence(
+        found = grounded_evidence(
             [g.text for g in generations],
-            [g.best_text for g in groundings],
+            groundings,
             [conversation[-1]["content"] for conversation in conversations],
-            [g.question_vector for g in groundings],
         )
         return [dict(e) for e in found]
     except SoftTimeLimitExceeded:

@@ -88,3 +88,21 @@ def test_relevance_is_the_answers_cosine_to_its_question_reusing_its_vector() ->
     # Alone or in a padded batch, bfloat16 rounds a text's vector a hair differently.
     for got, expected in zip(reused, embedded_here, strict=True):
         assert got == pytest.approx(expected, abs=2e-3)
+
+
+def test_agreement_reads_a_passage_vector_retrieval_holds_instead_of_embedding_it() -> None:
+    from assistant.embeddings import embed_array
+
+    note = "To free disk space, run sudo apt clean and remove old kernels."
+    answers = ["Free disk space with sudo apt clean.", "Bake the cake at 180 degrees."]
+    [vector] = embed_array([note])
+
+    embedded_here = answer_evidence(answers, [note, note], ["q", "q"])
+    reused = answer_evidence(answers, ["not read", "not read"], ["q", "q"], None, [vector, vector])
+    # No passage text is no knowledge, whatever vector comes with it.
+    [nothing] = answer_evidence(answers[:1], [""], ["q"], None, [vector])
+
+    assert embedded_here[0]["agreement"] > 0.6 > embedded_here[1]["agreement"]
+    for got, expected in zip(reused, embedded_here, strict=True):
+        assert got["agreement"] == pytest.approx(expected["agreement"], abs=2e-3)
+    assert nothing["agreement"] == 0.0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from knowledge.grounding import Grounding, _budgeted, ground, with_notes
+from knowledge.grounding import Grounding, _budgeted, ground, grounded_evidence, with_notes
 from knowledge.search import Hit
 from tests.factories import ModelVersionFactory, UserFactory
 from tickets import answering, lifecycle
@@ -87,6 +87,27 @@ def test_the_question_vector_is_kept_for_the_gates_relevance() -> None:
 
     assert found.question_vector is not None and found.question_vector.shape == (384,)
     assert "question_vector" not in found.features()  # not stored with the answer
+
+
+def test_grounded_evidence_embeds_only_the_answer_for_an_article_and_agrees_with_embedding_all(
+    monkeypatch,
+) -> None:
+    from assistant import embeddings
+    from assistant.gate import answer_evidence
+
+    published("See which process uses a port", "Run `sudo ss -ltnp | grep :8080`.", slug="port")
+    question, answer = "what is using port 8080", "Run sudo ss -ltnp and look for :8080."
+    [found] = ground([question])
+    embedded: list[str] = []
+    real = embeddings.embed_array
+    monkeypatch.setattr(
+        embeddings, "embed_array", lambda texts, *a: embedded.extend(texts) or real(texts, *a)
+    )
+
+    [reused] = grounded_evidence([answer], [found], [question])
+    assert embedded == [answer] and found.best_vector is not None
+    [from_texts] = answer_evidence([answer], [found.best_text], [question])
+    assert reused == pytest.approx(from_texts, abs=2e-3)
 
 
 def test_only_relevant_hits_become_notes_and_only_articles_become_sources() -> None:

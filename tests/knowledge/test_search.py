@@ -38,6 +38,22 @@ def test_a_solved_case_is_found_by_its_question(articles) -> None:
     assert hits[0].text.startswith("Q: printer shows offline")
 
 
+def test_an_article_hit_carries_its_passages_vector_from_the_index(articles) -> None:
+    import numpy as np
+
+    from knowledge.models import Passage
+
+    solved = case("printer shows offline on Ubuntu", "Run `sudo systemctl restart cups`.")
+    [[by_article], [by_case]] = search(
+        ["which program listens on port 8080", "printer offline"], k=1
+    )
+
+    stored = Passage.objects.get(pk=by_article.ref_id).embedding
+    assert np.array_equal(by_article.vector, np.frombuffer(stored, dtype=np.float32))
+    # A case's index vector is its question's, not its text's: the gate embeds the text.
+    assert (by_case.ref_id, by_case.vector) == (solved.pk, None)
+
+
 def test_the_matrix_reloads_when_the_knowledge_changes(articles) -> None:
     before = current_matrix()
     published("Connect to the VPN", "Open Settings > Network > VPN and switch it on.", slug="vpn")
@@ -80,6 +96,6 @@ def test_past_the_exact_limit_the_ivf_index_finds_what_exact_search_finds() -> N
     assert indexed.index is not None and matrix.index is None
 
     def ids(found):
-        return [[(kind, pk) for kind, pk, _ in row] for row in found]
+        return [[(hit.kind, hit.pk) for hit in row] for row in found]
 
     assert ids(rank(queries, 1, indexed)) == ids(exact) == [[(ARTICLE, i)] for i in range(20)]

@@ -108,25 +108,20 @@ def answer_like_production(
     answered: list[Answered] = []
     for start in range(0, len(conversations), batch_size):
         batch = conversations[start : start + batch_size]
+        questions = [c[-1]["content"] for c in batch]
         retrievals: list[dict[str, Any]]
-        vectors: list[Any] | None = None
         if grounder is None:
-            prompts, passages, retrievals = batch, [""] * len(batch), [{} for _ in batch]
+            generations = engine.generate(spec, batch)
+            retrievals = [{} for _ in batch]
+            evidence = answer_evidence([g.text for g in generations], [""] * len(batch), questions)
         else:
-            from knowledge.grounding import with_notes
+            from knowledge.grounding import grounded_evidence, with_notes
 
             groundings = grounder(batch)
             prompts = [with_notes(c, g) for c, g in zip(batch, groundings, strict=True)]
-            passages = [g.best_text for g in groundings]
+            generations = engine.generate(spec, prompts)
             retrievals = [g.features() for g in groundings]
-            vectors = [g.question_vector for g in groundings]
-        generations = engine.generate(spec, prompts)
-        evidence = answer_evidence(
-            [g.text for g in generations],
-            passages,
-            [c[-1]["content"] for c in batch],
-            vectors,
-        )
+            evidence = grounded_evidence([g.text for g in generations], groundings, questions)
         answered += [
             Answered(generation, {**retrieval, **found})
             for generation, retrieval, found in zip(generations, retrievals, evidence, strict=True)
