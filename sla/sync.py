@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import EventKind, Role, Status, Ticket
+from tickets.models import EventKind, Message, Role, Status, Ticket, TicketEvent
 
 from . import calendar as business
 from .clock import Clock, Happening, Targets, compute
@@ -23,6 +23,8 @@ _TURNS = {
     Role.AGENT: Happening.RESPONDED,
 }
 _EVENT_STATUSES = (Status.ESCALATED, Status.RESOLVED, Status.CLOSED, Status.REOPENED)
+# What a recomputation writes: every column of the clock row but its ticket.
+_CLOCK_COLUMNS = [f.name for f in TicketSla._meta.concrete_fields if not f.primary_key]
 
 # Calendars by (pk, updated_at): hours and holidays are read again only after a change.
 _calendars: dict[tuple[int, datetime], business.Calendar] = {}
@@ -49,41 +51,99 @@ def policy_for(priority: int, category: str) -> SlaPolicy | None:
 
 def recompute(ticket_id: int, now: datetime | None = None) -> TicketSla | None:
     """Rebuild the ticket's clock from its history; None if the ticket is gone."""
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
-    if ticket is None:
-        return None
+    recompute_many([ticket_id], now)
+    return TicketSla.objects.filter(ticket_id=ticket_id).first()
+
+
+def recompute_many(ticket_ids: Iterable[int], now: datetime | None = None) -> None:
+    """Rebuild these tickets' clocks: one read each of tickets, turns and events, and one
+    write for the clocks that exist (an answer job stores 32 answers at once; one ticket
+    at a time it cost about 5 ms each). Tickets that are gone are left out."""
     now = now or timezone.now()
-    policy = policy_for(ticket.priority, ticket.category)
-    fields: dict[str, object] = {"policy": policy}
-    if policy is not None:
-        days = calendar_of(policy.calendar)
-        targets = Targets(
-            first_response=policy.first_response_minutes,
-            next_response=policy.next_response_minutes,
-            resolution=policy.resolution_minutes,
+    tickets = Ticket.objects.in_bulk(list(ticket_ids))
+    if not tickets:
+        return
+    turns, events = _happenings(list(tickets))
+    policies: dict[tuple[int, str], SlaPolicy | None] = {}
+    clocks = []
+    for ticket in tickets.values():
+        key = (ticket.priority, ticket.category)
+        if key not in policies:
+            policies[key] = policy_for(*key)
+        fields = _fields(
+            ticket, policies[key], turns.get(ticket.pk, []), events.get(ticket.pk, []), now
         )
-        escalated, history = _history(ticket)
-        clock = compute(ticket.created_at, history, days, targets, now)
-        fields |= _clock_fields(clock)
-        fields |= _unassigned_fields(ticket, escalated, days)
-    else:
-        fields |= _clock_fields(Clock()) | {"unassigned_since": None, "unassigned_alert_at": None}
-    if not TicketSla.objects.filter(ticket_id=ticket.pk).update(**fields, computed_at=now):
-        TicketSla.objects.get_or_create(ticket_id=ticket.pk, defaults=fields)
-    return TicketSla.objects.get(ticket_id=ticket.pk)
+        clocks.append(TicketSla(ticket_id=ticket.pk, **fields, computed_at=now))
+    _save(clocks)
 
 
-def _history(ticket: Ticket) -> tuple[list[datetime], list[tuple[datetime, Happening]]]:
+def _fields(
+    ticket: Ticket,
+    policy: SlaPolicy | None,
+    turns: list[tuple[str, datetime]],
+    events: list[tuple[str, str, int | None, datetime]],
+    now: datetime,
+) -> dict[str, object]:
+    fields: dict[str, object] = {"policy": policy}
+    if policy is None:
+        return (
+            fields
+            | _clock_fields(Clock())
+            | {"unassigned_since": None, "unassigned_alert_at": None}
+        )
+    days = calendar_of(policy.calendar)
+    targets = Targets(
+        first_response=policy.first_response_minutes,
+        next_response=policy.next_response_minutes,
+        resolution=policy.resolution_minutes,
+    )
+    escalated, history = _history(ticket, turns, events)
+    clock = compute(ticket.created_at, history, days, targets, now)
+    return fields | _clock_fields(clock) | _unassigned_fields(ticket, escalated, days)
+
+
+def _happenings(
+    ticket_ids: list[int],
+) -> tuple[
+    dict[int, list[tuple[str, datetime]]], dict[int, list[tuple[str, str, int | None, datetime]]]
+]:
+    """The visible turns and the status events of these tickets, by ticket."""
+    turns: dict[int, list[tuple[str, datetime]]] = {}
+    rows = Message.objects.filter(
+        ticket_id__in=ticket_ids, visible_to_user=True, role__in=list(_TURNS)
+    ).values_list("ticket_id", "role", "created_at")
+    for ticket_id, role, at in rows:
+        turns.setdefault(ticket_id, []).append((role, at))
+    events: dict[int, list[tuple[str, str, int | None, datetime]]] = {}
+    found = TicketEvent.objects.filter(
+        ticket_id__in=ticket_ids, to_status__in=_EVENT_STATUSES
+    ).values_list("ticket_id", "kind", "to_status", "actor_id", "created_at")
+    for ticket_id, *event in found:
+        events.setdefault(ticket_id, []).append(tuple(event))  # type: ignore[arg-type]
+    return turns, events
+
+
+def _save(clocks: list[TicketSla]) -> None:
+    """Update the clocks that exist in one statement; create the first clock of a ticket."""
+    ids = [clock.ticket_id for clock in clocks]
+    existing = set(TicketSla.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True))
+    TicketSla.objects.bulk_update(
+        [clock for clock in clocks if clock.ticket_id in existing], _CLOCK_COLUMNS
+    )
+    for clock in clocks:
+        if clock.ticket_id not in existing:
+            defaults = {name: getattr(clock, name) for name in _CLOCK_COLUMNS}
+            TicketSla.objects.update_or_create(ticket_id=clock.ticket_id, defaults=defaults)
+
+
+def _history(
+    ticket: Ticket,
+    turns: list[tuple[str, datetime]],
+    events: list[tuple[str, str, int | None, datetime]],
+) -> tuple[list[datetime], list[tuple[datetime, Happening]]]:
     """(times the ticket became escalated, the happenings the clock reads)."""
-    history: list[tuple[datetime, Happening]] = []
-    turns = ticket.messages.filter(visible_to_user=True, role__in=list(_TURNS)).values_list(
-        "role", "created_at"
-    )
-    history += [(at, _TURNS[Role(role)]) for role, at in turns]
+    history: list[tuple[datetime, Happening]] = [(at, _TURNS[Role(role)]) for role, at in turns]
     escalated: list[datetime] = []
-    events = ticket.events.filter(to_status__in=_EVENT_STATUSES).values_list(
-        "kind", "to_status", "actor_id", "created_at"
-    )
     for kind, to_status, actor_id, at in events:
         if to_status == Status.ESCALATED:
             escalated.append(at)
@@ -146,6 +206,11 @@ class _Recompute:
 
     def __call__(self) -> None:
         self.ran = True
+        try:
+            recompute_many(sorted(self.ticket_ids))
+            return
+        except Exception:
+            log.exception("Could not recompute the SLA clocks together; one at a time")
         for ticket_id in sorted(self.ticket_ids):
             try:
                 recompute(ticket_id)
@@ -194,6 +259,5 @@ def recompute_chunk(after_id: int) -> int | None:
         .order_by("pk")
         .values_list("pk", flat=True)[:RECOMPUTE_CHUNK]
     )
-    for ticket_id in ids:
-        recompute(ticket_id)
+    recompute_many(ids)
     return ids[-1] if ids else None

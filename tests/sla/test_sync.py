@@ -8,7 +8,7 @@ from sla import sync
 from sla.models import SlaPolicy, TicketSla
 from tests.factories import AgentFactory, UserFactory
 from tickets import lifecycle
-from tickets.models import Category, Message, Priority, Role, Status
+from tickets.models import Category, Message, Priority, Role, Status, Ticket
 
 pytestmark = pytest.mark.usefixtures("round_the_clock")
 
@@ -166,13 +166,49 @@ def test_changing_the_priority_moves_the_due_time(committed, no_model):
 
 def test_a_transaction_recomputes_each_ticket_once(committed, no_model, monkeypatch):
     calls = []
-    real = sync.recompute
-    monkeypatch.setattr(sync, "recompute", lambda pk, now=None: calls.append(pk) or real(pk))
+    real = sync.recompute_many
+    monkeypatch.setattr(
+        sync, "recompute_many", lambda ids, now=None: calls.append(list(ids)) or real(ids)
+    )
     AgentFactory()
     with committed():
         ticket = lifecycle.open_ticket(UserFactory(), "The VPN drops")  # several saves
 
-    assert calls == [ticket.pk]
+    assert calls == [[ticket.pk]]
+
+
+def _clock_values(ticket_ids) -> list[dict]:
+    rows = TicketSla.objects.filter(ticket_id__in=ticket_ids).order_by("ticket_id")
+    return list(rows.values(*[name for name in sync._CLOCK_COLUMNS if name != "computed_at"]))
+
+
+def test_tickets_recomputed_together_get_the_clocks_they_get_one_at_a_time(
+    committed, no_model, django_assert_max_num_queries
+):
+    from django.utils import timezone
+
+    agent = AgentFactory()
+    with committed():
+        waiting = lifecycle.open_ticket(UserFactory(), "The VPN drops")
+        answered = lifecycle.open_ticket(UserFactory(), "The printer is offline")
+        lifecycle.agent_reply(answered, agent, "Restart CUPS.")
+        resolved = lifecycle.open_ticket(UserFactory(), "Wi-Fi after suspend")
+        lifecycle.resolve(resolved, agent)
+    ids = [waiting.pk, answered.pk, resolved.pk]
+    Ticket.objects.filter(pk=answered.pk).update(priority=Priority.HIGH)  # another policy
+    now = timezone.now()
+    for pk in ids:
+        sync.recompute(pk, now)
+    alone = _clock_values(ids)
+    TicketSla.objects.filter(ticket_id=waiting.pk).delete()  # a ticket with no clock yet
+
+    # Tickets, turns, events, policies (one per priority), existing clocks, one update for
+    # all, and the missing clock's update_or_create (6, savepoints included): none per ticket.
+    with django_assert_max_num_queries(13):
+        sync.recompute_many([*ids, 10**9], now)  # a ticket that is gone is left out
+
+    assert _clock_values(ids) == alone
+    assert {row["first_response_met"] for row in alone} == {None, True}
 
 
 def test_an_unassigned_ticket_waits_for_the_managers_alert(committed, no_model, settings):
@@ -190,3 +226,20 @@ def test_an_unassigned_ticket_waits_for_the_managers_alert(committed, no_model, 
         lifecycle.assign(ticket, agent)
 
     assert _clock(ticket).unassigned_alert_at is None
+
+
+def test_the_command_computes_every_tickets_clock(committed, no_model, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with committed():
+        tickets = [lifecycle.open_ticket(UserFactory(), f"Question {i}") for i in range(3)]
+    TicketSla.objects.all().delete()  # tickets from before the sla app
+    monkeypatch.setattr("sla.management.commands.recompute_sla_clocks.RECOMPUTE_CHUNK", 2)
+    out = StringIO()
+
+    call_command("recompute_sla_clocks", stdout=out)
+
+    assert out.getvalue().strip() == "3 clocks computed"
+    assert TicketSla.objects.filter(ticket__in=tickets).count() == 3
