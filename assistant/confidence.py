@@ -94,13 +94,16 @@ def step_stats(
 
     logits = logits.float()
     shifted, weights = work if work is not None else (None, None)
-    shifted = torch.sub(logits, logits.max(dim=-1, keepdim=True).values, out=shifted)
-    # Masked (-inf) logits: exp gives 0, and 0 * (-inf) would be NaN; a huge finite
-    # negative gives 0 * x = 0.
-    shifted.clamp_(min=torch.finfo(torch.float32).min)
+    # amax, not max: max(dim=) also finds the indices, 3x the time of the reduction alone.
+    shifted = torch.sub(logits, logits.amax(dim=-1, keepdim=True), out=shifted)
     weights = torch.exp(shifted, out=weights)
     total = weights.sum(dim=-1)
     weighted = torch.linalg.vecdot(weights, shifted)
+    if weighted.isnan().any():
+        # Masked (-inf) logits: exp gave 0, and 0 * (-inf) is NaN; a huge finite negative
+        # gives 0 * x = 0. Only then: clamping every step cost a sixth of the scoring.
+        shifted.clamp_(min=torch.finfo(torch.float32).min)
+        weighted = torch.linalg.vecdot(weights, shifted)
     log_total = total.log()
     chosen_logit = shifted.gather(-1, chosen_ids.long().unsqueeze(-1)).squeeze(-1)
     chosen = (chosen_logit - log_total).exp()
