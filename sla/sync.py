@@ -124,16 +124,12 @@ def _happenings(
 
 
 def _save(clocks: list[TicketSla]) -> None:
-    """Update the clocks that exist in one statement; create the first clock of a ticket."""
-    ids = [clock.ticket_id for clock in clocks]
-    existing = set(TicketSla.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True))
-    TicketSla.objects.bulk_update(
-        [clock for clock in clocks if clock.ticket_id in existing], _CLOCK_COLUMNS
+    """Write the clocks in one statement: an upsert (INSERT ... ON CONFLICT DO UPDATE, on
+    SQLite and PostgreSQL alike) creates a ticket's first clock and updates the others.
+    (bulk_update's CASE per field and row took 0.2 s for 32 clocks, more than a query each.)"""
+    TicketSla.objects.bulk_create(
+        clocks, update_conflicts=True, unique_fields=["ticket"], update_fields=_CLOCK_COLUMNS
     )
-    for clock in clocks:
-        if clock.ticket_id not in existing:
-            defaults = {name: getattr(clock, name) for name in _CLOCK_COLUMNS}
-            TicketSla.objects.update_or_create(ticket_id=clock.ticket_id, defaults=defaults)
 
 
 def _history(
