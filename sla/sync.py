@@ -23,6 +23,8 @@ _TURNS = {
     Role.AGENT: Happening.RESPONDED,
 }
 _EVENT_STATUSES = (Status.ESCALATED, Status.RESOLVED, Status.CLOSED, Status.REOPENED)
+_Turn = tuple[str, datetime]  # a visible message: (role, created_at)
+_Event = tuple[str, str, int | None, datetime]  # (kind, to_status, actor_id, created_at)
 # What a recomputation writes: every column of the clock row but its ticket.
 _CLOCK_COLUMNS = [f.name for f in TicketSla._meta.concrete_fields if not f.primary_key]
 
@@ -57,8 +59,8 @@ def recompute(ticket_id: int, now: datetime | None = None) -> TicketSla | None:
 
 def recompute_many(ticket_ids: Iterable[int], now: datetime | None = None) -> None:
     """Rebuild these tickets' clocks: one read each of tickets, turns and events, and one
-    write for the clocks that exist (an answer job stores 32 answers at once; one ticket
-    at a time it cost about 5 ms each). Tickets that are gone are left out."""
+    write for all (an answer job stores 32 answers at once; one ticket at a time cost
+    about 5 ms each). Tickets that are gone are left out."""
     now = now or timezone.now()
     tickets = Ticket.objects.in_bulk(list(ticket_ids))
     if not tickets:
@@ -80,8 +82,8 @@ def recompute_many(ticket_ids: Iterable[int], now: datetime | None = None) -> No
 def _fields(
     ticket: Ticket,
     policy: SlaPolicy | None,
-    turns: list[tuple[str, datetime]],
-    events: list[tuple[str, str, int | None, datetime]],
+    turns: list[_Turn],
+    events: list[_Event],
     now: datetime,
 ) -> dict[str, object]:
     fields: dict[str, object] = {"policy": policy}
@@ -102,24 +104,20 @@ def _fields(
     return fields | _clock_fields(clock) | _unassigned_fields(ticket, escalated, days)
 
 
-def _happenings(
-    ticket_ids: list[int],
-) -> tuple[
-    dict[int, list[tuple[str, datetime]]], dict[int, list[tuple[str, str, int | None, datetime]]]
-]:
+def _happenings(ticket_ids: list[int]) -> tuple[dict[int, list[_Turn]], dict[int, list[_Event]]]:
     """The visible turns and the status events of these tickets, by ticket."""
-    turns: dict[int, list[tuple[str, datetime]]] = {}
+    turns: dict[int, list[_Turn]] = {}
     rows = Message.objects.filter(
         ticket_id__in=ticket_ids, visible_to_user=True, role__in=list(_TURNS)
     ).values_list("ticket_id", "role", "created_at")
     for ticket_id, role, at in rows:
         turns.setdefault(ticket_id, []).append((role, at))
-    events: dict[int, list[tuple[str, str, int | None, datetime]]] = {}
+    events: dict[int, list[_Event]] = {}
     found = TicketEvent.objects.filter(
         ticket_id__in=ticket_ids, to_status__in=_EVENT_STATUSES
     ).values_list("ticket_id", "kind", "to_status", "actor_id", "created_at")
-    for ticket_id, *event in found:
-        events.setdefault(ticket_id, []).append(tuple(event))  # type: ignore[arg-type]
+    for ticket_id, kind, to_status, actor_id, at in found:
+        events.setdefault(ticket_id, []).append((kind, to_status, actor_id, at))
     return turns, events
 
 
@@ -133,9 +131,7 @@ def _save(clocks: list[TicketSla]) -> None:
 
 
 def _history(
-    ticket: Ticket,
-    turns: list[tuple[str, datetime]],
-    events: list[tuple[str, str, int | None, datetime]],
+    ticket: Ticket, turns: list[_Turn], events: list[_Event]
 ) -> tuple[list[datetime], list[tuple[datetime, Happening]]]:
     """(times the ticket became escalated, the happenings the clock reads)."""
     history: list[tuple[datetime, Happening]] = [(at, _TURNS[Role(role)]) for role, at in turns]
