@@ -14,6 +14,7 @@ from .models import REQUESTER_EVENTS, Event
 # {ticket} is "#12 Printer problem"; without a ticket the event's label stands alone.
 _TITLES: dict[str, str] = {
     Event.TICKET_ASSIGNED: "Assigned to you: {ticket}",
+    Event.TICKET_TAKEN: "No longer yours: {ticket}",
     Event.USER_REPLIED: "The user replied: {ticket}",
     Event.SLA_WARNING: "SLA due soon: {ticket}",
     Event.SLA_BREACHED: "SLA breached: {ticket}",

@@ -7,10 +7,11 @@ from django.db import models
 
 
 class Event(models.TextChoices):
-    """The occasions a person is told about. The first five are for agents and managers,
+    """The occasions a person is told about. The first six are for agents and managers,
     the last two for the requester of a ticket."""
 
     TICKET_ASSIGNED = "ticket_assigned", "A ticket was assigned to you"
+    TICKET_TAKEN = "ticket_taken", "A ticket you held went to a colleague"
     USER_REPLIED = "user_replied", "The user replied on your ticket"
     SLA_WARNING = "sla_warning", "A ticket is close to breaching its SLA"
     SLA_BREACHED = "sla_breached", "A ticket breached its SLA"
@@ -21,6 +22,7 @@ class Event(models.TextChoices):
 
 STAFF_EVENTS = (
     Event.TICKET_ASSIGNED,
+    Event.TICKET_TAKEN,
     Event.USER_REPLIED,
     Event.SLA_WARNING,
     Event.SLA_BREACHED,

@@ -15,7 +15,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from tickets.models import EventKind, Message, Role, Status, Ticket, TicketEvent
-from tickets.signals import agent_replied
+from tickets.signals import agent_replied, ticket_changed_hands
 
 from .api import notify
 from .content import excerpt
@@ -55,6 +55,16 @@ def _on_agent_reply(sender: type, message: Message, **kwargs: object) -> None:
     after_commit(tell_requester_of_reply, message.pk)
 
 
+@receiver(ticket_changed_hands, dispatch_uid="notifications.ticket_changed_hands")
+def _on_changed_hands(
+    sender: type, ticket: Ticket, previous: User, actor: User | None, **kwargs: object
+) -> None:
+    """The agent who held a ticket hears that a colleague has it now (a takeover, or a
+    manager's reassignment), unless they gave it away themselves."""
+    if actor is None or actor.pk != previous.pk:
+        after_commit(tell_previous_holder, ticket.pk, previous.pk)
+
+
 def after_commit(tell: Callable[..., None], *args: int) -> None:
     transaction.on_commit(partial(_safely, tell, *args))
 
@@ -82,6 +92,21 @@ def tell_assignee(event_id: int, assignee_id: int) -> None:
         ticket=event.ticket,
         key=f"assigned:{event.pk}",
         context={"by": by},
+    )
+
+
+def tell_previous_holder(ticket_id: int, previous_id: int) -> None:
+    ticket = Ticket.objects.select_related("assigned_to").get(pk=ticket_id)
+    holder = ticket.assigned_to
+    if holder is None or holder.pk == previous_id or ticket.assigned_at is None:
+        return  # it came back to them, or went back to the queue, before this ran
+    notify(
+        Event.TICKET_TAKEN,
+        User.objects.get(pk=previous_id),
+        ticket=ticket,
+        # One handover, one notification: the assignment's time names it.
+        key=f"taken:{ticket.pk}:{ticket.assigned_at.isoformat()}",
+        context={"to": holder.get_full_name() or holder.get_username()},
     )
 
 

@@ -25,7 +25,7 @@ from .models import (
     Ticket,
     TicketEvent,
 )
-from .signals import agent_replied, ticket_resolved
+from .signals import agent_replied, ticket_changed_hands, ticket_resolved
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +364,8 @@ def assign(
         note = f"to {agent.get_username()}"
         if taking_over_from is not None:
             kind, note = EventKind.TAKEN_OVER, f"from {taking_over_from.get_username()} {note}"
-        return _transition(
+        previous = ticket.assigned_to if ticket.assigned_to_id is not None else None
+        ticket = _transition(
             ticket,
             Status.ASSIGNED,
             actor=actor,
@@ -373,6 +374,9 @@ def assign(
             assigned_to=agent,
             assigned_at=timezone.now(),
         )
+        if previous is not None:
+            ticket_changed_hands.send(sender=Ticket, ticket=ticket, previous=previous, actor=actor)
+        return ticket
 
 
 def take(ticket: Ticket, agent: User, *, confirmed_holder_id: int | None = None) -> Ticket:

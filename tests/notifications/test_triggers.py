@@ -48,23 +48,54 @@ def test_auto_assignment_tells_the_agent(user, agent, jobs_run_here) -> None:
     assert [m.to for m in mail.outbox] == [[agent.email]]
 
 
-def test_a_reassignment_by_a_manager_tells_the_new_agent(user, agent, jobs_run_here) -> None:
+def test_a_reassignment_by_a_manager_tells_both_agents(user, agent, jobs_run_here) -> None:
     ticket = _assigned_ticket(user, agent, jobs_run_here)
     other, manager = AgentFactory(), ManagerFactory()
     with jobs_run_here():
         lifecycle.assign(ticket, other, actor=manager)
 
-    assert told() == [(other.username, Event.TICKET_ASSIGNED)]
-    assert manager.username in Notification.objects.get().body
+    assert told() == [(other.username, Event.TICKET_ASSIGNED), (agent.username, Event.TICKET_TAKEN)]
+    assigned = Notification.objects.get(event=Event.TICKET_ASSIGNED)
+    assert manager.username in assigned.body
+    taken = Notification.objects.get(event=Event.TICKET_TAKEN)
+    assert taken.title == f"No longer yours: #{ticket.pk} {ticket.subject}"
+    assert other.username in taken.body and "no longer hold it" in taken.body
 
 
-def test_taking_a_ticket_oneself_tells_nobody(user, agent, jobs_run_here) -> None:
+def test_taking_a_colleagues_ticket_tells_the_colleague_not_the_taker(
+    user, agent, jobs_run_here
+) -> None:
     ticket = _assigned_ticket(user, agent, jobs_run_here)
     taker = AgentFactory()
     with jobs_run_here():
-        lifecycle.assign(ticket, taker, actor=taker)
+        lifecycle.take(ticket, taker, confirmed_holder_id=agent.pk)
 
-    assert told() == []
+    assert told() == [(agent.username, Event.TICKET_TAKEN)]
+    assert [m.to for m in mail.outbox] == [[agent.email]]
+
+
+def test_handing_ones_own_ticket_to_a_colleague_tells_only_the_colleague(
+    user, agent, jobs_run_here
+) -> None:
+    ticket = _assigned_ticket(user, agent, jobs_run_here)
+    other = AgentFactory()
+    with jobs_run_here():
+        lifecycle.assign(ticket, other, actor=agent)
+
+    assert told() == [(other.username, Event.TICKET_ASSIGNED)]
+
+
+def test_taking_a_ticket_from_the_queue_tells_nobody(user, jobs_run_here) -> None:
+    with jobs_run_here():
+        ticket = lifecycle.open_ticket(user, "Nobody is around")  # no agent: it waits
+    taker = AgentFactory()
+    ticket.refresh_from_db()
+    assert ticket.assigned_to is None and ticket.status == Status.ESCALATED
+    Notification.objects.all().delete()
+    with jobs_run_here():
+        ticket = lifecycle.take(ticket, taker)
+
+    assert ticket.assigned_to == taker and told() == []
 
 
 def test_replying_to_an_unassigned_ticket_makes_it_yours_without_telling_you(
