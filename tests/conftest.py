@@ -10,6 +10,16 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True)
+def _no_knowledge_matrix_of_another_test(monkeypatch) -> None:
+    """Every test's database counts its index version from 0 again (the rows are rolled
+    back), so a matrix an earlier test loaded in this process can carry a version number of
+    this test's with other rows (on PostgreSQL, other ids too: its sequences go on)."""
+    import knowledge.search
+
+    monkeypatch.setattr(knowledge.search, "_loaded", None)
+
+
 @pytest.fixture
 def user(db: None):
     from tests.factories import UserFactory
