@@ -22,7 +22,7 @@ from notifications.api import notify
 from notifications.models import Event
 
 from .models import AlertKind, AlertTarget, SlaAlert, TicketSla
-from .sync import recompute
+from .sync import recompute_many
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,15 @@ def send_due_alerts(now: datetime | None = None) -> dict[str, int]:
     """Send every warning and alert due now; returns how many occasions of each kind."""
     now = now or timezone.now()
     sent = {AlertKind.WARNING.value: 0, AlertKind.BREACH.value: 0}
-    for ticket_id in sorted(_candidates(now)):
-        clock = recompute(ticket_id, now)
-        if clock is None:
-            continue
-        for occasion in occasions_of(clock, now):
+    candidates = sorted(_candidates(now))
+    # Clocks rebuilt together first (one read of the tickets' history, one write), then
+    # read back in one query: a sweep may find hundreds of tickets near a due time.
+    recompute_many(candidates, now)
+    clocks = TicketSla.objects.in_bulk(candidates)
+    for ticket_id in candidates:
+        if ticket_id not in clocks:
+            continue  # the ticket is gone
+        for occasion in occasions_of(clocks[ticket_id], now):
             if _claim_and_tell(occasion, now):
                 sent[occasion.kind] += 1
     return sent
