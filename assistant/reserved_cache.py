@@ -2,11 +2,12 @@
 
 transformers' DynamicLayer appends each step's keys and values with torch.cat, copying the
 whole cache of every layer at every step: the longer the prompt, the dearer each token of
-the answer. With a long prompt (400 tokens, as grounded prompts with notes once were) that
-copy was a quarter of a decoding step (SmolLM2, bfloat16, 8 rows, one thread: 78 ms a step at 400 tokens of
-context against 58 ms at 60; torch's profiler put 20 ms of it in aten::cat). A
-`ReservedLayer` allocates the prompt plus `room` tokens once and hands attention a view of
-the part written so far: 69 ms a step at 400 tokens, the same tokens out.
+the answer. With a long prompt (400 tokens, as grounded prompts with notes once were)
+that copy was a quarter of a decoding step (SmolLM2, bfloat16, 8 rows, one thread: 78 ms
+a step at 400 tokens of context against 58 ms at 60; torch's profiler put 20 ms of it in
+aten::cat). A `ReservedLayer` allocates the prompt plus `room` tokens once and hands
+attention a view of the part written so far: 69 ms a step at 400 tokens, the same tokens
+out.
 
 A layer that something else rewrote (crop, a batch reordered or repeated: the views are
 then new tensors) falls back to DynamicLayer's own append, so nothing depends on generate()
